@@ -43,7 +43,8 @@ public final class Slide: Sendable {
     self.maxRegionBytes =
       maxRegionBytes ?? Int(min(ProcessInfo.processInfo.physicalMemory / 2, UInt64(Int.max)))
     let threadCount = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
-    let opened = try SlideOpener.open(path: path, threads: threadCount)
+    let opened = try SlideOpener.open(
+      path: path, threads: threadCount, maxBytes: self.maxRegionBytes)
     self.properties = opened.properties
     self.backend = opened.backend
   }
