@@ -1,0 +1,34 @@
+# HoloHisto: the two commands the README promises, and their parts.
+#   make demo   set up, build, and run the main job on the shipped slide
+#   make test   set up, build, and run the test suite
+
+SWIFT ?= swift
+DEMO_SLIDE := demo/CMU-1-Small-Region.svs
+DEMO_OUT := demo-output
+
+.PHONY: setup build release demo test bench clean
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	$(SWIFT) build
+
+release: setup
+	$(SWIFT) build -c release
+
+demo: release
+	@mkdir -p $(DEMO_OUT)
+	.build/release/holohisto info $(DEMO_SLIDE)
+	.build/release/holohisto tissue $(DEMO_SLIDE) -o $(DEMO_OUT)/tissue.png
+
+test: setup
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+bench: release
+	$(SWIFT) build -c release --product slide-bench
+	bash scripts/bench/run_slide_bench.sh
+
+clean:
+	rm -rf .build $(DEMO_OUT)
