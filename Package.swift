@@ -14,6 +14,7 @@ let package = Package(
     .library(name: "SlideIO", targets: ["SlideIO"]),
     .library(name: "Sampling", targets: ["Sampling"]),
     .executable(name: "holohisto", targets: ["holohisto"]),
+    .executable(name: "slide-bench", targets: ["SlideBench"]),
   ],
   targets: [
     // MARK: C libraries from Debian (installed by scripts/setup.sh)
@@ -45,6 +46,11 @@ let package = Package(
 
     .executableTarget(
       name: "holohisto", dependencies: ["SlideIO", "Sampling"]),
+
+    // MARK: Benchmarks (release builds; see BENCHMARKS.md)
+
+    .executableTarget(
+      name: "SlideBench", dependencies: ["SlideIO"], path: "Benchmarks/SlideBench"),
 
     // MARK: Tests
 

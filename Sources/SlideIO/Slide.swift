@@ -28,6 +28,15 @@ public final class Slide: Sendable {
   /// the machine down.
   public let maxRegionBytes: Int
 
+  /// Which reader decodes pixels.
+  public enum Reader: Sendable {
+    /// The direct libtiff reader for TIFF-family files, OpenSlide for the
+    /// other vendors, libpng/libjpeg-turbo for PNG/JPEG (the default).
+    case automatic
+    /// OpenSlide for every file it opens, e.g. to compare against it.
+    case openSlide
+  }
+
   /// Opens the slide at `path`.
   ///
   /// - Parameters:
@@ -35,16 +44,19 @@ public final class Slide: Sendable {
   ///     (default: all cores). Reads from several threads at once are safe
   ///     whatever this is.
   ///   - maxRegionBytes: refuse reads larger than this many RGB bytes.
+  ///   - reader: which reader decodes pixels (see ``Reader``).
   /// - Throws: ``SlideError`` naming the file and the problem.
   public init(
-    path: String, threads: Int? = nil, maxRegionBytes: Int? = nil
+    path: String, threads: Int? = nil, maxRegionBytes: Int? = nil,
+    reader: Reader = .automatic
   ) throws {
     self.path = path
     self.maxRegionBytes =
       maxRegionBytes ?? Int(min(ProcessInfo.processInfo.physicalMemory / 2, UInt64(Int.max)))
     let threadCount = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
     let opened = try SlideOpener.open(
-      path: path, threads: threadCount, maxBytes: self.maxRegionBytes)
+      path: path, threads: threadCount, maxBytes: self.maxRegionBytes,
+      direct: reader == .automatic)
     self.properties = opened.properties
     self.backend = opened.backend
   }
@@ -84,25 +96,37 @@ public final class Slide: Sendable {
   ///   error naming the damaged part of the file.
   public func readRegion(origin: Level0Point, level: Int, size: PixelSize) throws -> RGBImage {
     try checkLevel(level)
-    let byteCount = try checkedByteCount(size)
     let levelOrigin = LevelPoint(origin, downsample: properties.levels[level].downsample)
-    var pixels = [UInt8](repeating: 0, count: byteCount)
-    try pixels.withUnsafeMutableBufferPointer { buffer in
-      try backend.read(level: level, origin: levelOrigin, size: size, into: buffer)
-    }
-    return RGBImage(width: size.width, height: size.height, pixels: pixels)
+    return try readRegion(levelOrigin: levelOrigin, level: level, size: size)
   }
 
   /// Reads a region given by its origin in **`level`'s own pixels**: the
   /// form tilers want, since they step in level pixels.
   public func readRegion(levelOrigin: LevelPoint, level: Int, size: PixelSize) throws -> RGBImage {
+    var image = RGBImage(width: 0, height: 0)
+    try readRegion(levelOrigin: levelOrigin, level: level, size: size, into: &image)
+    return image
+  }
+
+  /// Reads a region into `image`, reusing its storage when it already holds
+  /// `size` pixels. Loops that read many same-sized regions should call this:
+  /// a fresh multi-megabyte array per read costs page faults and zeroing
+  /// that can rival the decoding itself.
+  public func readRegion(
+    levelOrigin: LevelPoint, level: Int, size: PixelSize, into image: inout RGBImage
+  ) throws {
     try checkLevel(level)
     let byteCount = try checkedByteCount(size)
-    var pixels = [UInt8](repeating: 0, count: byteCount)
-    try pixels.withUnsafeMutableBufferPointer { buffer in
+    if image.size != size || image.pixels.count != byteCount {
+      image = RGBImage(
+        width: size.width, height: size.height,
+        pixels: [UInt8](unsafeUninitializedCapacity: byteCount) { _, count in
+          count = byteCount  // every byte is written by the backend below
+        })
+    }
+    try image.pixels.withUnsafeMutableBufferPointer { buffer in
       try backend.read(level: level, origin: levelOrigin, size: size, into: buffer)
     }
-    return RGBImage(width: size.width, height: size.height, pixels: pixels)
   }
 
   /// Reads a whole level.

@@ -14,7 +14,11 @@ enum SlideOpener {
   /// pyramid matches the levels OpenSlide reports.
   static let directTIFFVendors: Set<String> = ["aperio", "generic-tiff"]
 
-  static func open(path: String, threads: Int, maxBytes: Int) throws -> Opened {
+  /// - Parameter direct: use the direct TIFF reader where it applies;
+  ///   `false` leaves every file OpenSlide opens to OpenSlide.
+  static func open(
+    path: String, threads: Int, maxBytes: Int, direct: Bool = true
+  ) throws -> Opened {
     let head = try checkFile(path)
 
     if head.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) {
@@ -34,7 +38,7 @@ enum SlideOpener {
     if let vendor {
       let openSlide = try OpenSlideReader(path: path)
       let properties = openSlide.properties()
-      if isTIFF, directTIFFVendors.contains(vendor),
+      if direct, isTIFF, directTIFFVendors.contains(vendor),
         let direct = try? directReader(path: path, matching: properties, threads: threads)
       {
         direct.associated = openSlide
