@@ -9,27 +9,11 @@ import Foundation
 /// temporary file is removed and the destination is left as it was.
 /// Encoding goes through libpng's simplified API (`png_image_write_to_file`).
 public enum PNGWriter {
-  /// A PNG that could not be written. ``description`` is one sentence
-  /// naming the file and the reason.
-  public struct WriteError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// The destination path, as given.
-    public let path: String
-    /// Why: a missing folder, an operating-system message, or libpng's.
-    public let detail: String
-
-    public init(path: String, detail: String) {
-      self.path = path
-      self.detail = detail
-    }
-
-    public var description: String { "\(path): cannot write the PNG (\(detail))." }
-  }
-
   /// Writes `image` as an 8-bit RGB PNG at `path`.
   ///
-  /// - Throws: ``WriteError`` for an empty image, a missing folder, or a
+  /// - Throws: ``SlideError/writeFailed(path:detail:)`` for an empty image, a missing folder, or a
   ///   failed write or rename.
-  public static func write(_ image: RGBImage, to path: String) throws(WriteError) {
+  public static func write(_ image: RGBImage, to path: String) throws(SlideError) {
     try write(
       samples: image.pixels, width: image.width, height: image.height, channels: 3, to: path)
   }
@@ -37,10 +21,10 @@ public enum PNGWriter {
   /// Writes 8-bit grey `samples` (row-major, `width` per row, no padding)
   /// as a greyscale PNG at `path`.
   ///
-  /// - Throws: ``WriteError``, as ``write(_:to:)``.
+  /// - Throws: ``SlideError/writeFailed(path:detail:)``, as ``write(_:to:)``.
   public static func writeGrey(
     samples: [UInt8], width: Int, height: Int, to path: String
-  ) throws(WriteError) {
+  ) throws(SlideError) {
     precondition(
       samples.count == width * height,
       "grey image \(width)×\(height) needs \(width * height) samples, got \(samples.count)")
@@ -49,10 +33,10 @@ public enum PNGWriter {
 
   private static func write(
     samples: [UInt8], width: Int, height: Int, channels: Int, to path: String
-  ) throws(WriteError) {
+  ) throws(SlideError) {
     guard width > 0, height > 0, width <= Int(Int32.max) / channels, height <= Int(Int32.max)
     else {
-      throw WriteError(path: path, detail: "image size \(width)×\(height) cannot be a PNG")
+      throw SlideError.writeFailed(path: path, detail: "image size \(width)×\(height) cannot be a PNG")
     }
 
     // the folder must exist: the temporary file goes there
@@ -62,7 +46,7 @@ public enum PNGWriter {
     guard FileManager.default.fileExists(atPath: folderShown, isDirectory: &isDirectory),
       isDirectory.boolValue
     else {
-      throw WriteError(path: path, detail: "the folder '\(folderShown)' does not exist")
+      throw SlideError.writeFailed(path: path, detail: "the folder '\(folderShown)' does not exist")
     }
 
     // encode into a hidden temporary file beside the destination
@@ -83,14 +67,14 @@ public enum PNGWriter {
     png_image_free(&image)
     guard written != 0 else {
       unlink(temporary)
-      throw WriteError(path: path, detail: message.isEmpty ? "libpng failed" : message)
+      throw SlideError.writeFailed(path: path, detail: message.isEmpty ? "libpng failed" : message)
     }
 
     // move it into place
     guard rename(temporary, path) == 0 else {
       let reason = String(cString: strerror(errno))
       unlink(temporary)
-      throw WriteError(path: path, detail: reason)
+      throw SlideError.writeFailed(path: path, detail: reason)
     }
   }
 

@@ -23,6 +23,8 @@ public enum SlideError: Error, Equatable, Sendable, CustomStringConvertible {
   case regionTooLarge(path: String, size: PixelSize, limitBytes: Int)
   /// No associated image of that name.
   case noSuchAssociatedImage(path: String, name: String, available: [String])
+  /// An output file (PNG) could not be written; nothing was left behind.
+  case writeFailed(path: String, detail: String)
   /// The slide's resolution (µm per pixel) is not known, so a level cannot be
   /// chosen by resolution.
   case unknownResolution(path: String)
@@ -53,6 +55,8 @@ public enum SlideError: Error, Equatable, Sendable, CustomStringConvertible {
     case .noSuchAssociatedImage(let path, let name, let available):
       let list = available.isEmpty ? "none" : available.joined(separator: ", ")
       return "\(path): no associated image named '\(name)' (available: \(list))."
+    case .writeFailed(let path, let detail):
+      return "\(path): cannot write the file (\(detail))."
     case .unknownResolution(let path):
       return "\(path): the slide's resolution (µm per pixel) is unknown, "
         + "so a level cannot be chosen by mpp."

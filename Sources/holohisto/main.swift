@@ -1,0 +1,3 @@
+import Foundation
+
+exit(HoloHisto.main(Array(CommandLine.arguments.dropFirst())))
