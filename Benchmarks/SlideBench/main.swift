@@ -36,7 +36,8 @@ func parse() -> Options {
     }
   }
   if options.path.isEmpty {
-    FileHandle.standardError.write(Data("usage: slide-bench SLIDE [--region N] [--threads 1,2]\n".utf8))
+    let usage = "usage: slide-bench SLIDE [--region N] [--threads 1,2] [--modes …]\n"
+    FileHandle.standardError.write(Data(usage.utf8))
     exit(64)
   }
   return options

@@ -119,7 +119,9 @@ final class OpenSlideReader: SlideBackend, @unchecked Sendable {
         path: path, name: name, available: associatedImageNames())
     }
     var argb = [UInt32](repeating: 0, count: Int(w * h))
-    argb.withUnsafeMutableBufferPointer { openslide_read_associated_image(osr, name, $0.baseAddress) }
+    argb.withUnsafeMutableBufferPointer {
+      openslide_read_associated_image(osr, name, $0.baseAddress)
+    }
     try checkError()
     var image = RGBImage(width: Int(w), height: Int(h))
     image.pixels.withUnsafeMutableBufferPointer {

@@ -36,7 +36,8 @@ public enum PNGWriter {
   ) throws(SlideError) {
     guard width > 0, height > 0, width <= Int(Int32.max) / channels, height <= Int(Int32.max)
     else {
-      throw SlideError.writeFailed(path: path, detail: "image size \(width)×\(height) cannot be a PNG")
+      throw SlideError.writeFailed(
+        path: path, detail: "image size \(width)×\(height) cannot be a PNG")
     }
 
     // the folder must exist: the temporary file goes there

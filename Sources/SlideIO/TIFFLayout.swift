@@ -51,7 +51,8 @@ extension TIFFLevelLayout {
     let width = Int(handle.uint32(TIFFTAG_IMAGEWIDTH, defaulted: false) ?? 0)
     let height = Int(handle.uint32(TIFFTAG_IMAGELENGTH, defaulted: false) ?? 0)
     guard width > 0, height > 0 else {
-      throw SlideError.corrupt(path: path, detail: "an image directory has size \(width)×\(height)")
+      throw SlideError.corrupt(
+        path: path, detail: "an image directory has size \(width)×\(height)")
     }
     let tiled = TIFFIsTiled(tif) != 0
     let tileWidth: Int
