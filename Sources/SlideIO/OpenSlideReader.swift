@@ -24,7 +24,7 @@ final class OpenSlideReader: SlideBackend, @unchecked Sendable {
       throw SlideError.unsupportedFormat(path: path, detail: "OpenSlide does not recognise it")
     }
     if let message = openslide_get_error(osr) {
-      let text = String(cString: message)
+      let text = Self.detail(message, path: path)
       openslide_close(osr)
       throw SlideError.corrupt(path: path, detail: text)
     }
@@ -132,8 +132,14 @@ final class OpenSlideReader: SlideBackend, @unchecked Sendable {
 
   private func checkError() throws {
     if let message = openslide_get_error(osr) {
-      throw SlideError.corrupt(path: path, detail: String(cString: message))
+      throw SlideError.corrupt(path: path, detail: Self.detail(message, path: path))
     }
+  }
+
+  /// OpenSlide's message with the path (already at the head of every
+  /// ``SlideError`` sentence) replaced by "the file".
+  private static func detail(_ message: UnsafePointer<CChar>, path: String) -> String {
+    String(cString: message).replacingOccurrences(of: path, with: "the file")
   }
 
   /// OpenSlide's pixels are premultiplied ARGB in native-endian `UInt32`
