@@ -4,8 +4,9 @@
 //
 // Modules depend one way, down this list (see docs/ARCHITECTURE.md):
 //   holohisto (CLI) → Sampling → SlideIO → C libraries
-// Later concerns get their own module beside these: Tensor, NN, Model,
-// Training, Inference, Evaluation, Exports.
+//   Tensor → C libraries (OpenBLAS, oneDNN)
+// Later concerns get their own module beside these: NN, Model, Training,
+// Inference, Evaluation, Exports.
 import PackageDescription
 
 let package = Package(
@@ -13,8 +14,10 @@ let package = Package(
   products: [
     .library(name: "SlideIO", targets: ["SlideIO"]),
     .library(name: "Sampling", targets: ["Sampling"]),
+    .library(name: "Tensor", targets: ["Tensor"]),
     .executable(name: "holohisto", targets: ["holohisto"]),
     .executable(name: "slide-bench", targets: ["SlideBench"]),
+    .executable(name: "tensor-bench", targets: ["TensorBench"]),
   ],
   targets: [
     // MARK: C libraries from Debian (installed by scripts/setup.sh)
@@ -34,6 +37,12 @@ let package = Package(
     .systemLibrary(
       name: "CZlib", pkgConfig: "zlib",
       providers: [.apt(["zlib1g-dev"])]),
+    .systemLibrary(
+      name: "COpenBLAS", pkgConfig: "openblas",
+      providers: [.apt(["libopenblas-dev"])]),
+    // oneDNN 2.6 ships no pkg-config file: the module map links `dnnl` and
+    // `gomp` by name.
+    .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
 
     // MARK: Library modules
 
@@ -41,6 +50,7 @@ let package = Package(
       name: "SlideIO",
       dependencies: ["COpenSlide", "CTIFF", "CTurboJPEG", "CPNG", "CZlib"]),
     .target(name: "Sampling", dependencies: ["SlideIO"]),
+    .target(name: "Tensor", dependencies: ["COpenBLAS", "CDNNL"]),
 
     // MARK: Executables
 
@@ -51,11 +61,15 @@ let package = Package(
 
     .executableTarget(
       name: "SlideBench", dependencies: ["SlideIO"], path: "Benchmarks/SlideBench"),
+    .executableTarget(
+      name: "TensorBench", dependencies: ["Tensor"], path: "Benchmarks/TensorBench"),
 
     // MARK: Tests
 
-    .testTarget(name: "SlideIOTests", dependencies: ["SlideIO"]),
+    .testTarget(name: "SlideIOTests", dependencies: ["SlideIO"], exclude: ["Fixtures"]),
     .testTarget(name: "SamplingTests", dependencies: ["Sampling", "SlideIO"]),
     .testTarget(name: "CLITests", dependencies: ["SlideIO"]),
+    .testTarget(
+      name: "TensorTests", dependencies: ["Tensor", "CDNNL"], exclude: ["Fixtures"]),
   ]
 )

@@ -1,0 +1,63 @@
+/// 2-D convolution over NCHW images.
+extension Tensor {
+  /// Cross-correlation like PyTorch's `conv2d`.
+  ///
+  /// - Parameters:
+  ///   - weight: `[out, in/groups, kh, kw]`.
+  ///   - bias: `[out]` or `nil`.
+  ///   - stride, padding, dilation: in pixels, the same along both axes;
+  ///     padding is zeros on every side.
+  ///   - groups: channel groups; `groups == in == out` is depthwise.
+  /// - Returns: `[N, out, (H + 2p − d·(kh − 1) − 1)/s + 1, …]`.
+  ///
+  /// Runs on oneDNN where it can, else on the module's own kernels (see
+  /// `ConvKernels`); `Conv2DReference` is the slow definition every path is
+  /// tested against.
+  public func conv2d(
+    weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0,
+    dilation: Int = 1, groups: Int = 1
+  ) -> Tensor {
+    precondition(
+      rank == 4 && weight.rank == 4 && groups > 0
+        && shape[1] % groups == 0 && weight.shape[0] % groups == 0
+        && weight.shape[1] * groups == shape[1],
+      "conv2d: input \(shape) does not fit weight \(weight.shape) "
+        + "with groups \(groups)")
+    precondition(
+      stride > 0 && padding >= 0 && dilation > 0,
+      "conv2d: stride \(stride), padding \(padding), dilation \(dilation)")
+    let geo = ConvGeometry(
+      batch: shape[0], inChannels: shape[1], height: shape[2],
+      width: shape[3], outChannels: weight.shape[0],
+      kernelH: weight.shape[2], kernelW: weight.shape[3], stride: stride,
+      padding: padding, dilation: dilation, groups: groups)
+    precondition(
+      geo.outH > 0 && geo.outW > 0,
+      "conv2d: input \(shape) is smaller than kernel \(weight.shape)")
+    if let bias {
+      precondition(
+        bias.shape == [geo.outChannels],
+        "conv2d: bias \(bias.shape) is not [\(geo.outChannels)]")
+    }
+    let x = self
+    let out = Tensor.empty(geo.outputShape)
+    let bp = bias.map { UnsafePointer($0.storage.pointer) }
+    ConvKernels.forward(
+      geo, x: x.storage.pointer, w: weight.storage.pointer, bias: bp,
+      y: out.storage.pointer)
+    let parents = bias.map { [x, weight, $0] } ?? [x, weight]
+    return Tensor.result(
+      shape: geo.outputShape, storage: out.storage, parents: parents
+    ) { g, _ in
+      let gx = x.requiresGrad ? Tensor.empty(x.shape) : nil
+      let gw = weight.requiresGrad ? Tensor.empty(weight.shape) : nil
+      let gy = g.storage.pointer
+      ConvKernels.backward(
+        geo, x: x.storage.pointer, w: weight.storage.pointer, gy: gy,
+        gx: gx?.storage.pointer, gw: gw?.storage.pointer)
+      var grads: [Tensor?] = [gx, gw]
+      if bias != nil { grads.append(g.sum(dims: [0, 2, 3])) }
+      return grads
+    }
+  }
+}
