@@ -29,13 +29,13 @@ final class BadInputTests: XCTestCase {
 
   func testEmptyFile() throws {
     let path = try temporaryFolder(self).appendingPathComponent("empty.svs").path
-    FileManager.default.createFile(atPath: path, contents: Data())
+    _ = FileManager.default.createFile(atPath: path, contents: Data())
     XCTAssertEqual(message { try Slide(path: path) }, "\(path): the file is empty (0 bytes).")
   }
 
   func testTextFileNamedSVS() throws {
     let path = try temporaryFolder(self).appendingPathComponent("notes.svs").path
-    FileManager.default.createFile(atPath: path, contents: Data("hello, slide\n".utf8))
+    _ = FileManager.default.createFile(atPath: path, contents: Data("hello, slide\n".utf8))
     XCTAssertEqual(
       message { try Slide(path: path) },
       "\(path): not a slide format HoloHisto reads "
@@ -56,7 +56,7 @@ final class BadInputTests: XCTestCase {
     let source = Fixture.data("wsi/CMU-1-Small-Region.svs")
     let bytes = try Data(contentsOf: URL(fileURLWithPath: source))
     let path = try temporaryFolder(self).appendingPathComponent("cut.svs").path
-    FileManager.default.createFile(atPath: path, contents: bytes.prefix(700_000))
+    _ = FileManager.default.createFile(atPath: path, contents: bytes.prefix(700_000))
     let text = message { try Slide(path: path).readLevel(0) }
     XCTAssertNotNil(text)
     XCTAssertTrue(text!.hasPrefix("\(path): the file is damaged or truncated ("), text ?? "")
