@@ -33,7 +33,10 @@ import SlideIO
 ///    than ``maxHoleArea`` become tissue. Both areas are in level-0 µm²
 ///    when the slide's mpp is known; otherwise ``nominalMPP`` converts them
 ///    to level-0 pixels. Either way they become mask pixels by dividing by
-///    `(mpp × downsample)²`.
+///    `(mpp × downsample)²`. The speck size is capped at
+///    ``maxSpeckShare`` of the image, so a small tile (a 240 px crop holds
+///    only ~14,000 µm² at 0.5 µm/px) is not wiped out by a slide-scale
+///    speck size.
 ///
 /// Limits, measured on the tiles under shared/data: saturation alone misses
 /// pale immunohistochemistry. In Ki67 tiles (OS-2-ndpi, OS-2-vsi) the
@@ -73,6 +76,9 @@ public struct TissueDetector: Sendable {
   /// Resolution assumed to convert the areas to level-0 pixels when the
   /// slide's mpp is unknown (0.5 µm/px: a 20× scan), in µm per pixel.
   public var nominalMPP = 0.5
+  /// Largest share of the image that the clean-up may drop as one speck,
+  /// whatever ``minObjectArea`` says (10%).
+  public var maxSpeckShare = 0.1
 
   public init() {}
 
@@ -163,9 +169,10 @@ public struct TissueDetector: Sendable {
     // clean-up: areas in level-0 µm² → mask pixels
     let micronsPerMaskPixel = (mpp ?? nominalMPP) * downsample
     let maskPixelArea = micronsPerMaskPixel * micronsPerMaskPixel
+    let cap = max(1, Int(Double(count) * maxSpeckShare))
     ComponentFilter.removeSmallComponents(
       of: true, in: &tissue, width: image.width, height: image.height,
-      minimumCount: Int((minObjectArea / maskPixelArea).rounded(.up)),
+      minimumCount: min(cap, Int((minObjectArea / maskPixelArea).rounded(.up))),
       connectivity: .eight)
     ComponentFilter.removeSmallComponents(
       of: false, in: &tissue, width: image.width, height: image.height,

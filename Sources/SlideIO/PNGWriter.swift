@@ -3,19 +3,22 @@ import Foundation
 
 /// Writes 8-bit RGB or grey PNG files, atomically.
 ///
-/// The file is first written under a temporary name in the destination's
-/// folder, then renamed over the destination, so readers see either the old
-/// file or the complete new one, never a partial file; on failure the
-/// temporary file is removed and the destination is left as it was.
+/// Goes through ``OutputFile``: written under a temporary name beside the
+/// destination, then renamed into place; refuses directories, devices,
+/// FIFOs and the caller's inputs as destinations.
 /// Encoding goes through libpng's simplified API (`png_image_write_to_file`).
 public enum PNGWriter {
   /// Writes `image` as an 8-bit RGB PNG at `path`.
   ///
-  /// - Throws: ``SlideError/writeFailed(path:detail:)`` for an empty image, a missing folder, or a
-  ///   failed write or rename.
-  public static func write(_ image: RGBImage, to path: String) throws(SlideError) {
+  /// - Parameter inputs: files the caller read; overwriting one is refused.
+  /// - Throws: ``SlideError/writeFailed(path:detail:)`` for an empty image,
+  ///   a destination ``OutputFile`` refuses, or a failed write or rename.
+  public static func write(
+    _ image: RGBImage, to path: String, inputs: [String] = []
+  ) throws {
     try write(
-      samples: image.pixels, width: image.width, height: image.height, channels: 3, to: path)
+      samples: image.pixels, width: image.width, height: image.height, channels: 3, to: path,
+      inputs: inputs)
   }
 
   /// Writes 8-bit grey `samples` (row-major, `width` per row, no padding)
@@ -23,38 +26,27 @@ public enum PNGWriter {
   ///
   /// - Throws: ``SlideError/writeFailed(path:detail:)``, as ``write(_:to:)``.
   public static func writeGrey(
-    samples: [UInt8], width: Int, height: Int, to path: String
-  ) throws(SlideError) {
+    samples: [UInt8], width: Int, height: Int, to path: String, inputs: [String] = []
+  ) throws {
     precondition(
       samples.count == width * height,
       "grey image \(width)×\(height) needs \(width * height) samples, got \(samples.count)")
-    try write(samples: samples, width: width, height: height, channels: 1, to: path)
+    try write(
+      samples: samples, width: width, height: height, channels: 1, to: path, inputs: inputs)
   }
 
   private static func write(
-    samples: [UInt8], width: Int, height: Int, channels: Int, to path: String
-  ) throws(SlideError) {
+    samples: [UInt8], width: Int, height: Int, channels: Int, to path: String,
+    inputs: [String]
+  ) throws {
     guard width > 0, height > 0, width <= Int(Int32.max) / channels, height <= Int(Int32.max)
     else {
       throw SlideError.writeFailed(
         path: path, detail: "image size \(width)×\(height) cannot be a PNG")
     }
 
-    // the folder must exist: the temporary file goes there
-    let folder = (path as NSString).deletingLastPathComponent
-    var isDirectory: ObjCBool = false
-    let folderShown = folder.isEmpty ? "." : folder
-    guard FileManager.default.fileExists(atPath: folderShown, isDirectory: &isDirectory),
-      isDirectory.boolValue
-    else {
-      throw SlideError.writeFailed(path: path, detail: "the folder '\(folderShown)' does not exist")
-    }
-
-    // encode into a hidden temporary file beside the destination
-    let name = (path as NSString).lastPathComponent
-    let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-    let temporary = (folderShown as NSString).appendingPathComponent(
-      ".\(name).\(getpid()).\(suffix).tmp")
+    let output = try OutputFile(path: path, inputs: inputs)
+    let temporary = output.temporary
     var image = png_image()
     image.version = UInt32(PNG_IMAGE_VERSION)
     image.width = UInt32(width)
@@ -67,16 +59,11 @@ public enum PNGWriter {
     let message = libpngMessage(image)
     png_image_free(&image)
     guard written != 0 else {
-      unlink(temporary)
+      output.discard()
       throw SlideError.writeFailed(path: path, detail: message.isEmpty ? "libpng failed" : message)
     }
 
-    // move it into place
-    guard rename(temporary, path) == 0 else {
-      let reason = String(cString: strerror(errno))
-      unlink(temporary)
-      throw SlideError.writeFailed(path: path, detail: reason)
-    }
+    try output.commit()
   }
 
   /// The NUL-terminated message libpng left in `image.message`.

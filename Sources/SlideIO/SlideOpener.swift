@@ -19,6 +19,7 @@ enum SlideOpener {
   static func open(
     path: String, threads: Int, maxBytes: Int, direct: Bool = true
   ) throws -> Opened {
+    _ = silenceLibtiff
     let head = try checkFile(path)
 
     if head.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) {
@@ -52,6 +53,15 @@ enum SlideOpener {
     }
     return try plainTIFF(path: path, threads: threads)
   }
+
+  /// OpenSlide opens TIFFs through libtiff's process-wide handlers, which
+  /// print to stderr by default; the library must not print, and OpenSlide
+  /// reports its failures through `openslide_get_error` anyway. Our own
+  /// handles capture libtiff's messages per handle (``TIFFHandle``).
+  private static let silenceLibtiff: Void = {
+    TIFFSetErrorHandler(nil)
+    TIFFSetWarningHandler(nil)
+  }()
 
   // MARK: Steps
 

@@ -34,11 +34,12 @@ public struct SlideProperties: Sendable, Equatable {
   /// names where OpenSlide opened the file).
   public let raw: [String: String]
 
-  /// Range of µm/px accepted as a real resolution: finer than 0.01 µm/px is
-  /// beyond any light microscope, and coarser than 100 µm/px is a default
-  /// written by software that did not know the scale (a resolution tag of
-  /// 10 px/cm gives 1000 µm/px).
-  public static let plausibleMPP: ClosedRange<Double> = 0.01...100
+  /// Range of level-0 µm/px accepted as a real resolution: finer than
+  /// 0.01 µm/px is beyond any light microscope, and no slide scanner's full
+  /// resolution is coarser than 20 µm/px (a 1.25× objective scans at about
+  /// 8). Coarser values are defaults written by software that did not know
+  /// the scale: 10 px/cm gives 1000 µm/px, 72 dpi 353, 300 dpi 85.
+  public static let plausibleMPP: ClosedRange<Double> = 0.01...20
 
   public init(
     vendor: String, levels: [SlideLevel], mppX: Double?, mppY: Double?,

@@ -52,7 +52,9 @@ struct TIFFMetadata {
     }
     let unit = attribute(xml, "PhysicalSize\(axis)Unit") ?? "µm"
     let scale: [String: Double] = [
-      "µm": 1, "um": 1, "micron": 1, "nm": 1e-3, "Å": 1e-4, "mm": 1e3, "cm": 1e4, "m": 1e6,
+      // micro sign (U+00B5) and Greek mu (U+03BC) both occur in the wild
+      "µm": 1, "\u{03BC}m": 1, "um": 1, "micron": 1, "nm": 1e-3, "Å": 1e-4,
+      "mm": 1e3, "cm": 1e4, "m": 1e6,
     ]
     return scale[unit].map { value * $0 }
   }

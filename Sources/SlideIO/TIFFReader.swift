@@ -45,7 +45,9 @@ final class TIFFReader: SlideBackend, @unchecked Sendable {
         failures.append(error)
       }
     } while TIFFReadDirectory(handle.tif) == 1
-    if let message = handle.lastError, layouts.isEmpty {
+    // libtiff stops at the last directory silently, but at a damaged one
+    // with an error: a file cut short must not pass as a smaller slide.
+    if let message = handle.lastError {
       throw SlideError.corrupt(path: path, detail: message)
     }
     return (layouts, failures, handle)

@@ -8,6 +8,14 @@ enum Console {
     print(line)
   }
 
+  /// Flushes standard output and reports whether everything written to it
+  /// arrived (a full disk or closed pipe shows up here, not at `print`).
+  static func flushOutput() -> Bool {
+    // fflush(NULL) flushes every output stream, stdout included, without
+    // touching the C global `stdout`, which Swift 6 deems unsafe to share.
+    fflush(nil) == 0
+  }
+
   /// Writes one line to standard error, unbuffered.
   static func error(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))

@@ -66,11 +66,13 @@ struct TissueCommand {
 
   /// Computes the mask, writes the PNG and prints the fraction.
   func run() throws {
+    // Check the output before the work, so a bad path fails at once.
+    _ = try OutputFile(path: outputPath, inputs: [slidePath])
     let slide = try Slide(path: slidePath)
     let mask = try TissueDetector().detect(in: slide, level: level)
     try PNGWriter.writeGrey(
       samples: mask.greySamples(), width: mask.width, height: mask.height,
-      to: outputPath)
+      to: outputPath, inputs: [slidePath])
     let fraction = String(format: "%.3f", mask.fraction)
     Console.out(
       "tissue fraction \(fraction) (level \(mask.level), "

@@ -1,3 +1,8 @@
 import Foundation
 
-exit(HoloHisto.main(Array(CommandLine.arguments.dropFirst())))
+let status = HoloHisto.main(Array(CommandLine.arguments.dropFirst()))
+if !Console.flushOutput() {
+  Console.error("holohisto: standard output: write failed (\(String(cString: strerror(errno)))).")
+  exit(status == 0 ? 1 : status)
+}
+exit(status)

@@ -223,3 +223,15 @@ final class TissueDetectorTests: XCTestCase {
     return count
   }
 }
+
+extension TissueDetectorTests {
+  /// A 240×240 H&E tile (one CMU tile, unknown mpp): its largest tissue
+  /// piece (~32,000 px) is under the slide-scale speck size at the nominal
+  /// 0.5 µm/px (40,000 px), and must survive thanks to the 10% cap.
+  func testSmallTileKeepsItsTissue() throws {
+    let slide = try Slide(path: SamplingFixture.data("tiles/wsidicom_test_tile.png"))
+    let mask = try TissueDetector().detect(in: slide)
+    XCTAssertGreaterThan(mask.fraction, 0.5)
+    XCTAssertLessThan(mask.fraction, 0.8)
+  }
+}
