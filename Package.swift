@@ -44,11 +44,14 @@ let package = Package(
     // `gomp` by name.
     .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
 
+    // setjmp/longjmp glue for libpng's full API (see its header for why).
+    .target(name: "CPNGDecode", dependencies: ["CPNG"]),
+
     // MARK: Library modules
 
     .target(
       name: "SlideIO",
-      dependencies: ["COpenSlide", "CTIFF", "CTurboJPEG", "CPNG", "CZlib"]),
+      dependencies: ["COpenSlide", "CTIFF", "CTurboJPEG", "CPNG", "CPNGDecode", "CZlib"]),
     .target(name: "Sampling", dependencies: ["SlideIO"]),
     .target(name: "Tensor", dependencies: ["COpenBLAS", "CDNNL"]),
 

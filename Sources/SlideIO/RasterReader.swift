@@ -1,4 +1,4 @@
-import CPNG
+import CPNGDecode
 import CTurboJPEG
 import Foundation
 
@@ -34,43 +34,36 @@ final class RasterReader: SlideBackend, @unchecked Sendable {
 
   // MARK: Decoders
 
-  /// Decodes a PNG with libpng's simplified API: any bit depth and colour
-  /// type becomes 8-bit RGB; transparency is composited onto white.
-  ///
-  /// Known shortcoming: libpng's simplified API treats 16-bit samples as
-  /// linear light and encodes them to sRGB when reducing to 8 bits, so a
-  /// 16-bit PNG's values come out gamma-encoded rather than simply scaled.
+  /// Decodes a PNG with libpng (through `CPNGDecode`): palette, grey and
+  /// low bit depths expand to RGB, 16-bit samples keep their high byte (as
+  /// libtiff does for 16-bit TIFF), no gamma or colour-space conversion is
+  /// applied, and alpha (or tRNS) is composited onto white as straight alpha.
   static func decodePNG(path: String, maxBytes: Int) throws -> RGBImage {
-    var png = png_image()
-    png.version = UInt32(PNG_IMAGE_VERSION)
-    guard png_image_begin_read_from_file(&png, path) != 0 else {
-      throw SlideError.corrupt(path: path, detail: "libpng: \(message(of: png))")
+    var decoded = holohisto_png_image()
+    var message = [CChar](repeating: 0, count: 256)
+    let status = holohisto_png_read(
+      path, UInt64(maxBytes / 3), &decoded, &message, message.count)
+    defer { holohisto_png_free(&decoded) }
+    let reason = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) },
+      as: UTF8.self)
+    if status == -2 {
+      throw SlideError.unsupportedFormat(path: path, detail: "PNG \(reason)")
     }
-    let width = Int(png.width)
-    let height = Int(png.height)
-    guard width * height * 3 <= maxBytes else {
-      png_image_free(&png)
-      throw SlideError.regionTooLarge(
-        path: path, size: PixelSize(width: width, height: height), limitBytes: maxBytes)
+    guard status == 0, let rgba = decoded.rgba else {
+      throw SlideError.corrupt(path: path, detail: "libpng: \(reason)")
     }
-    png.format = UInt32(PNG_FORMAT_RGB)
-    var pixels = [UInt8](repeating: 255, count: width * height * 3)
-    var white = png_color(red: 255, green: 255, blue: 255)
-    let ok = pixels.withUnsafeMutableBytes { buffer in
-      png_image_finish_read(&png, &white, buffer.baseAddress, Int32(width * 3), nil)
-    }
-    guard ok != 0 else {
-      let text = message(of: png)
-      png_image_free(&png)
-      throw SlideError.corrupt(path: path, detail: "libpng: \(text)")
+    let width = Int(decoded.width)
+    let height = Int(decoded.height)
+    let pixels = [UInt8](unsafeUninitializedCapacity: width * height * 3) { buffer, count in
+      for i in 0..<(width * height) {
+        let a = rgba[i * 4 + 3]
+        buffer[i * 3] = onWhite(straight: rgba[i * 4], alpha: a)
+        buffer[i * 3 + 1] = onWhite(straight: rgba[i * 4 + 1], alpha: a)
+        buffer[i * 3 + 2] = onWhite(straight: rgba[i * 4 + 2], alpha: a)
+      }
+      count = width * height * 3
     }
     return RGBImage(width: width, height: height, pixels: pixels)
-  }
-
-  private static func message(of png: png_image) -> String {
-    withUnsafeBytes(of: png.message) { raw in
-      String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-    }
   }
 
   /// Decodes a baseline or progressive JPEG (greyscale or YCbCr) to RGB with
