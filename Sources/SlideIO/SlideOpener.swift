@@ -36,7 +36,9 @@ enum SlideOpener {
     let isTIFF = [[0x49, 0x49, 0x2A, 0x00], [0x4D, 0x4D, 0x00, 0x2A],
       [0x49, 0x49, 0x2B, 0x00], [0x4D, 0x4D, 0x00, 0x2B]].contains { head.starts(with: $0) }
 
-    if let vendor {
+    // OpenSlide calls any tiled TIFF `generic-tiff`, but knows neither
+    // OME-XML resolution nor SubIFD pyramids: OME-TIFF is read here.
+    if let vendor, !(isTIFF && vendor == "generic-tiff" && describesOME(path)) {
       let openSlide = try OpenSlideReader(path: path)
       let properties = openSlide.properties()
       if direct, isTIFF, directTIFFVendors.contains(vendor),
@@ -66,13 +68,23 @@ enum SlideOpener {
   // MARK: Steps
 
   /// Checks the path names a readable, non-empty regular file and returns
-  /// its first 16 bytes.
+  /// its first 16 bytes. FIFOs and devices are refused before any read,
+  /// since reading one could block forever.
   static func checkFile(_ path: String) throws -> [UInt8] {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+    var info = stat()
+    guard stat(path, &info) == 0 else {
+      if errno == EACCES {
+        throw SlideError.unreadable(path: path, detail: "permission denied")
+      }
       throw SlideError.fileNotFound(path: path)
     }
-    guard !isDirectory.boolValue else { throw SlideError.isDirectory(path: path) }
+    switch info.st_mode & S_IFMT {
+    case S_IFREG: break
+    case S_IFDIR: throw SlideError.isDirectory(path: path)
+    default:
+      throw SlideError.unsupportedFormat(
+        path: path, detail: "not a regular file (a device, FIFO or socket)")
+    }
     guard let file = FileHandle(forReadingAtPath: path) else {
       throw SlideError.unreadable(path: path, detail: "permission denied")
     }
@@ -80,6 +92,12 @@ enum SlideOpener {
     let head = [UInt8]((try? file.read(upToCount: 16)) ?? Data())
     guard !head.isEmpty else { throw SlideError.emptyFile(path: path) }
     return head
+  }
+
+  /// Whether the first directory's ImageDescription is OME-XML.
+  private static func describesOME(_ path: String) -> Bool {
+    guard let handle = try? TIFFHandle(path: path) else { return false }
+    return handle.string(TIFFTAG_IMAGEDESCRIPTION)?.contains("<OME") ?? false
   }
 
   private static func readAll(_ path: String) throws -> Data {
@@ -127,6 +145,14 @@ enum SlideOpener {
     }
     _ = scan.handle.setDirectory(offset: base.offset)
     let metadata = TIFFMetadata(handle: scan.handle)
+    if metadata.isOME, metadata.planesPerImage > 1,
+      case .chunky8(let samples, _, _, _, _) = base.pixelFormat, samples == 1
+    {
+      throw SlideError.unsupportedFormat(
+        path: path,
+        detail: "OME-TIFF with \(metadata.planesPerImage) channels stored as separate "
+          + "greyscale planes (fluorescence); only brightfield RGB is read")
+    }
     let properties = SlideProperties(
       vendor: metadata.isOME ? "ome-tiff" : "tiff", levels: levels,
       mppX: metadata.mppX, mppY: metadata.mppY, objectivePower: nil,

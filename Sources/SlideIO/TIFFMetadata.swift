@@ -8,6 +8,8 @@ import CTIFF
 /// dropped later by ``SlideProperties``.
 struct TIFFMetadata {
   var isOME = false
+  /// OME `SizeC` when it says several channels share one image (1 otherwise).
+  var planesPerImage = 1
   var mppX: Double?
   var mppY: Double?
   var raw: [String: String] = [:]
@@ -31,6 +33,7 @@ struct TIFFMetadata {
 
     if let description, description.contains("<OME") {
       isOME = true
+      planesPerImage = Self.attribute(description, "SizeC").flatMap { Int($0) } ?? 1
       mppX = Self.omePhysicalSize(description, axis: "X")
       mppY = Self.omePhysicalSize(description, axis: "Y")
       if let mppX { raw["ome.PhysicalSizeX-um"] = String(mppX) }

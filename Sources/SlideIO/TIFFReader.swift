@@ -173,8 +173,11 @@ final class TIFFReader: SlideBackend, @unchecked Sendable {
     guard let failure else { return }
     throw SlideError.corrupt(
       path: path,
-      detail: "the tile at (\(tile.x), \(tile.y)) level px does not decode: \(failure)")
+      detail: "the \(unit) at (\(tile.x), \(tile.y)) level px does not decode: \(failure)")
   }
+
+  /// "tile" or "strip", for messages.
+  private var unit: String { levels.first?.tiled == false ? "strip" : "tile" }
 
   private func decodeTile(
     at tile: (x: Int, y: Int), layout: TIFFLevelLayout, handle: TIFFHandle.Positioned,
@@ -210,7 +213,7 @@ final class TIFFReader: SlideBackend, @unchecked Sendable {
       handle.handle.clearError()
       throw SlideError.corrupt(
         path: path,
-        detail: "the tile at (\(tile.x), \(tile.y)) level px does not decode: \(reason)")
+        detail: "the \(unit) at (\(tile.x), \(tile.y)) level px does not decode: \(reason)")
     }
   }
 }

@@ -82,3 +82,48 @@ final class SyntheticTIFFTests: XCTestCase {
     }
   }
 }
+
+extension SyntheticTIFFTests {
+  /// OpenSlide sees this OME-TIFF as a one-level generic TIFF with no
+  /// scale; HoloHisto reads its SubIFD pyramid and OME-XML resolution.
+  func testOMESubIFDPyramid() throws {
+    let url = URL(fileURLWithPath: Fixture.file("ome_cases.json"))
+    let facts = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+    let entry = facts["ome_pyramid.ome.tif"] as! [String: Any]
+    let slide = try Slide(path: Fixture.file("ome_pyramid.ome.tif"))
+    XCTAssertEqual(slide.properties.vendor, "ome-tiff")
+    XCTAssertEqual(
+      slide.properties.levels.map { [$0.size.width, $0.size.height] },
+      entry["levels"] as! [[Int]])
+    XCTAssertEqual(slide.properties.mppX, 0.5)
+    XCTAssertEqual(slide.properties.mppY, 0.5)
+    for pixel in entry["pixels"] as! [[String: Any]] {
+      let level = pixel["level"] as! Int
+      let image = try slide.readRegion(
+        levelOrigin: LevelPoint(x: pixel["x"] as! Int, y: pixel["y"] as! Int), level: level,
+        size: PixelSize(width: 1, height: 1))
+      XCTAssertEqual(image.pixels, (pixel["rgb"] as! [Int]).map(UInt8.init), "\(pixel)")
+    }
+  }
+
+  func testMultiChannelFluorescenceOMEIsRefused() {
+    let path = Fixture.file("ome_cyx.ome.tif")
+    XCTAssertThrowsError(try Slide(path: path)) { error in
+      XCTAssertEqual(
+        "\(error)",
+        "\(path): not a slide format HoloHisto reads (OME-TIFF with 3 channels stored as "
+          + "separate greyscale planes (fluorescence); only brightfield RGB is read).")
+    }
+  }
+
+  func testFIFOIsRefusedWithoutReading() throws {
+    let path = try temporaryFolder(self).appendingPathComponent("pipe.svs").path
+    XCTAssertEqual(mkfifo(path, 0o644), 0)
+    XCTAssertThrowsError(try Slide(path: path)) { error in
+      XCTAssertEqual(
+        "\(error)",
+        "\(path): not a slide format HoloHisto reads "
+          + "(not a regular file (a device, FIFO or socket)).")
+    }
+  }
+}
