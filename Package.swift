@@ -15,6 +15,7 @@ let package = Package(
     .library(name: "SlideIO", targets: ["SlideIO"]),
     .library(name: "Sampling", targets: ["Sampling"]),
     .library(name: "Tensor", targets: ["Tensor"]),
+    .library(name: "Evaluation", targets: ["Evaluation"]),
     .executable(name: "holohisto", targets: ["holohisto"]),
     .executable(name: "slide-bench", targets: ["SlideBench"]),
     .executable(name: "tensor-bench", targets: ["TensorBench"]),
@@ -54,11 +55,12 @@ let package = Package(
       dependencies: ["COpenSlide", "CTIFF", "CTurboJPEG", "CPNG", "CPNGDecode", "CZlib"]),
     .target(name: "Sampling", dependencies: ["SlideIO"]),
     .target(name: "Tensor", dependencies: ["COpenBLAS", "CDNNL"]),
+    .target(name: "Evaluation", dependencies: ["SlideIO", "Sampling"]),
 
     // MARK: Executables
 
     .executableTarget(
-      name: "holohisto", dependencies: ["SlideIO", "Sampling"]),
+      name: "holohisto", dependencies: ["SlideIO", "Sampling", "Evaluation"]),
 
     // MARK: Benchmarks (release builds; see BENCHMARKS.md)
 
@@ -72,6 +74,9 @@ let package = Package(
     .testTarget(name: "SlideIOTests", dependencies: ["SlideIO"], exclude: ["Fixtures"]),
     .testTarget(name: "SamplingTests", dependencies: ["Sampling", "SlideIO"]),
     .testTarget(name: "CLITests", dependencies: ["SlideIO"]),
+    .testTarget(
+      name: "EvaluationTests", dependencies: ["Evaluation", "SlideIO", "Sampling"],
+      exclude: ["Fixtures"]),
     .testTarget(
       name: "TensorTests", dependencies: ["Tensor", "CDNNL"], exclude: ["Fixtures"]),
   ]
