@@ -16,9 +16,11 @@ let package = Package(
     .library(name: "Sampling", targets: ["Sampling"]),
     .library(name: "Tensor", targets: ["Tensor"]),
     .library(name: "Evaluation", targets: ["Evaluation"]),
+    .library(name: "Model", targets: ["Model"]),
     .executable(name: "holohisto", targets: ["holohisto"]),
     .executable(name: "slide-bench", targets: ["SlideBench"]),
     .executable(name: "tensor-bench", targets: ["TensorBench"]),
+    .executable(name: "model-bench", targets: ["ModelBench"]),
   ],
   targets: [
     // MARK: C libraries from Debian (installed by scripts/setup.sh)
@@ -56,6 +58,7 @@ let package = Package(
     .target(name: "Sampling", dependencies: ["SlideIO"]),
     .target(name: "Tensor", dependencies: ["COpenBLAS", "CDNNL"]),
     .target(name: "Evaluation", dependencies: ["SlideIO", "Sampling"]),
+    .target(name: "Model", dependencies: ["Tensor"]),
 
     // MARK: Executables
 
@@ -68,12 +71,15 @@ let package = Package(
       name: "SlideBench", dependencies: ["SlideIO"], path: "Benchmarks/SlideBench"),
     .executableTarget(
       name: "TensorBench", dependencies: ["Tensor"], path: "Benchmarks/TensorBench"),
+    .executableTarget(
+      name: "ModelBench", dependencies: ["Model", "Tensor"], path: "Benchmarks/ModelBench"),
 
     // MARK: Tests
 
     .testTarget(name: "SlideIOTests", dependencies: ["SlideIO"], exclude: ["Fixtures"]),
     .testTarget(name: "SamplingTests", dependencies: ["Sampling", "SlideIO"]),
     .testTarget(name: "CLITests", dependencies: ["SlideIO"]),
+    .testTarget(name: "ModelTests", dependencies: ["Model", "Tensor"], exclude: ["Fixtures"]),
     .testTarget(
       name: "EvaluationTests", dependencies: ["Evaluation", "SlideIO", "Sampling"],
       exclude: ["Fixtures"]),

@@ -1,0 +1,41 @@
+import Tensor
+
+/// Convolution without bias → batch norm → activation (the reference's
+/// `ConvBN`: names `conv.weight`, `bn.weight`, `bn.bias`,
+/// `bn.running_mean`, `bn.running_var`). Padding is k/2, so stride 1 keeps
+/// H×W and stride 2 gives ⌈H/2⌉×⌈W/2⌉.
+struct ConvNorm {
+  let conv: Conv
+  let gamma, beta, runningMean, runningVar: Tensor  // [out]
+  let activation: Activation
+
+  init(
+    _ scope: ParameterScope, in cin: Int, out cout: Int, kernel: Int,
+    stride: Int = 1, groups: Int = 1, activation: Activation = .identity
+  ) {
+    conv = Conv(
+      scope("conv"), in: cin, out: cout, kernel: kernel, stride: stride,
+      groups: groups, bias: false)
+    let bn = scope("bn")
+    gamma = bn.constant("weight", [cout], 1)
+    beta = bn.constant("bias", [cout], 0)
+    runningMean = bn.buffer("running_mean", Tensor.zeros([cout]))
+    runningVar = bn.buffer("running_var", Tensor.ones([cout]))
+    self.activation = activation
+  }
+
+  /// `[N, in, H, W]` → `[N, out, H/s, W/s]`. In training, batch statistics
+  /// are used and the running ones updated (momentum 0.1).
+  func callAsFunction(_ x: Tensor, training: Bool) -> Tensor {
+    normalised(conv(x), training: training)
+  }
+
+  /// Batch norm and activation of an already convolved `[N, out, H, W]`
+  /// (for callers that compute the convolution in parts).
+  func normalised(_ y: Tensor, training: Bool) -> Tensor {
+    activation(
+      y.batchNorm(
+        gamma: gamma, beta: beta, runningMean: runningMean,
+        runningVar: runningVar, training: training))
+  }
+}
