@@ -43,6 +43,11 @@ public struct DiceReport: Sendable, Equatable {
   public var slideMeanDice: Double? { Self.mean(slideDice) }
   /// Mean of per-patch mean Dice over the patches that have a score.
   public var patchMeanDice: Double? { Self.mean(patches.map(\.meanDice)) }
+  /// Mean over patches of class `c`'s Dice (c ≥ 1), undefined ones left out.
+  public func patchMeanDice(class c: Int) -> Double? {
+    Self.mean(patches.map { $0.dice[c - 1] })
+  }
+
   /// Patches with no defined score (every class empty in both masks).
   public var emptyPatchCount: Int { patches.filter { $0.meanDice == nil }.count }
 

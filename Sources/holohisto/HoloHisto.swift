@@ -17,6 +17,8 @@ enum HoloHisto {
     SUBCOMMANDS:
       \(pad(InfoCommand.name))\(InfoCommand.summary)
       \(pad(TissueCommand.name))\(TissueCommand.summary)
+      \(pad(EvaluateCommand.name))\(EvaluateCommand.summary)
+      \(pad(CompareCommand.name))\(CompareCommand.summary)
 
     OPTIONS:
       -h, --help  Show this help.
@@ -42,7 +44,7 @@ enum HoloHisto {
 
   private static func dispatch(_ arguments: [String]) throws {
     guard let first = arguments.first else {
-      throw UsageError("missing subcommand (info or tissue)")
+      throw UsageError("missing subcommand (info, tissue, evaluate or compare)")
     }
     let rest = Array(arguments.dropFirst())
     switch first {
@@ -60,10 +62,20 @@ enum HoloHisto {
         return Console.out(TissueCommand.help)
       }
       try TissueCommand(arguments: rest).run()
+    case EvaluateCommand.name:
+      if ArgumentScanner.asksForHelp(rest) {
+        return Console.out(EvaluateCommand.help)
+      }
+      try EvaluateCommand(arguments: rest).run()
+    case CompareCommand.name:
+      if ArgumentScanner.asksForHelp(rest) {
+        return Console.out(CompareCommand.help)
+      }
+      try CompareCommand(arguments: rest).run()
     default:
       if first.hasPrefix("-") { throw UsageError("unknown option '\(first)'") }
       throw UsageError(
-        "unknown subcommand '\(first)' (expected info or tissue)")
+        "unknown subcommand '\(first)' (expected info, tissue, evaluate or compare)")
     }
   }
 

@@ -1,0 +1,127 @@
+import Evaluation
+import Foundation
+import Sampling
+import SlideIO
+
+/// `holohisto evaluate --pred MASK --truth MASK`: Dice per patch and over
+/// the whole slide, per class and mean.
+struct EvaluateCommand {
+  static let name = "evaluate"
+  static let summary = "Score a predicted mask against the truth (Dice per patch and slide)."
+  static let help = """
+    USAGE: holohisto evaluate --pred MASK --truth MASK [--slide SLIDE]
+                              [--classes N] [--patch WxH] [--csv FILE]
+                              [--json FILE]
+
+    Scores the predicted label mask against the truth, both read at level 0
+    (label TIFF, PNG or any readable image of the slide's level-0 size; the
+    red sample is the class, 255 counts as class 1). Prints the whole-slide
+    Dice per class and the mean over patches of the patch Dice.
+
+    Empty versus empty: where a class is absent from both masks (in a patch,
+    or in the slide), its Dice is undefined; it is shown as 'n/a', left out
+    of the means, and counted, never scored as a perfect 1.
+
+    OPTIONS:
+      --pred MASK      The predicted mask (required).
+      --truth MASK     The ground-truth mask (required).
+      --slide SLIDE    Score only pixels on tissue, found in this slide as by
+                       'holohisto tissue'.
+      --classes N      Number of classes including background (default 2).
+      --patch WxH      Patch size in level-0 px (default 3840x2160).
+      --csv FILE       Write one row per patch.
+      --json FILE      Write the summary and every patch as JSON.
+      -h, --help       Show this help.
+    """
+  static let scanner = ArgumentScanner(
+    command: name,
+    options: [
+      .init(name: "pred", short: nil, takesValue: true, valueName: "MASK"),
+      .init(name: "truth", short: nil, takesValue: true, valueName: "MASK"),
+      .init(name: "slide", short: nil, takesValue: true, valueName: "SLIDE"),
+      .init(name: "classes", short: nil, takesValue: true, valueName: "N"),
+      .init(name: "patch", short: nil, takesValue: true, valueName: "WxH"),
+      .init(name: "csv", short: nil, takesValue: true, valueName: "FILE"),
+      .init(name: "json", short: nil, takesValue: true, valueName: "FILE"),
+      .init(name: "help", short: "h", takesValue: false),
+    ])
+
+  var prediction: String
+  var truth: String
+  var slide: String?
+  var classCount = 2
+  var patch = PixelSize(width: 3840, height: 2160)
+  var csvPath: String?
+  var jsonPath: String?
+
+  init(arguments: [String]) throws(UsageError) {
+    let scanned = try Self.scanner.scan(arguments)
+    if let extra = scanned.positionals.first {
+      throw UsageError("unexpected argument '\(extra)' for 'evaluate'", command: Self.name)
+    }
+    guard let prediction = scanned.values["pred"], let truth = scanned.values["truth"] else {
+      throw UsageError("'evaluate' needs --pred MASK and --truth MASK", command: Self.name)
+    }
+    self.prediction = prediction
+    self.truth = truth
+    slide = scanned.values["slide"]
+    csvPath = scanned.values["csv"]
+    jsonPath = scanned.values["json"]
+    if let text = scanned.values["classes"] {
+      guard let value = Int(text), (2...255).contains(value) else {
+        throw UsageError(
+          "--classes must be a whole number from 2 to 255, got '\(text)'", command: Self.name)
+      }
+      classCount = value
+    }
+    if let text = scanned.values["patch"] {
+      let parts = text.lowercased().split(separator: "x").compactMap { Int($0) }
+      guard parts.count == 2, parts[0] > 0, parts[1] > 0 else {
+        throw UsageError(
+          "--patch must be WIDTHxHEIGHT in pixels, e.g. 3840x2160, got '\(text)'",
+          command: Self.name)
+      }
+      patch = PixelSize(width: parts[0], height: parts[1])
+    }
+  }
+
+  func run() throws {
+    let inputs = [prediction, truth] + (slide.map { [$0] } ?? [])
+    // Check outputs before the work, so a bad path fails at once.
+    for path in [csvPath, jsonPath].compactMap({ $0 }) {
+      _ = try OutputFile(path: path, inputs: inputs)
+    }
+    let tissue = try slide.map { try TissueDetector().detect(in: Slide(path: $0)) }
+    let report = try DiceEvaluator(classCount: classCount, patchSize: patch).evaluate(
+      prediction: Slide(path: prediction), truth: Slide(path: truth), tissue: tissue)
+
+    for line in table(report) { Console.out(line) }
+    if let csvPath {
+      try writeAtomically(Data(report.csv().utf8), to: csvPath, inputs: inputs)
+    }
+    if let jsonPath {
+      try writeAtomically(
+        report.json(prediction: prediction, truth: truth), to: jsonPath, inputs: inputs)
+    }
+  }
+
+  func table(_ report: DiceReport) -> [String] {
+    func shown(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "n/a" }
+    let scored = report.patches.count - report.emptyPatchCount
+    var lines = [
+      "prediction: \(prediction)",
+      "truth: \(truth)" + (slide.map { " (scored on tissue of \($0))" } ?? ""),
+      "patches: \(report.patches.count) of \(patch) px, \(scored) scored, "
+        + "\(report.emptyPatchCount) empty in both masks",
+      "| class | slide Dice | mean patch Dice |",
+      "|---|---|---|",
+    ]
+    for c in 1..<report.classCount {
+      let perPatch = report.patchMeanDice(class: c)
+      lines.append("| \(c) | \(shown(report.slideDice[c - 1])) | \(shown(perPatch)) |")
+    }
+    lines.append(
+      "| mean | \(shown(report.slideMeanDice)) | \(shown(report.patchMeanDice)) |")
+    return lines
+  }
+}
