@@ -17,6 +17,7 @@ let package = Package(
     .library(name: "Tensor", targets: ["Tensor"]),
     .library(name: "Evaluation", targets: ["Evaluation"]),
     .library(name: "Model", targets: ["Model"]),
+    .library(name: "Training", targets: ["Training"]),
     .executable(name: "holohisto", targets: ["holohisto"]),
     .executable(name: "slide-bench", targets: ["SlideBench"]),
     .executable(name: "tensor-bench", targets: ["TensorBench"]),
@@ -59,6 +60,7 @@ let package = Package(
     .target(name: "Tensor", dependencies: ["COpenBLAS", "CDNNL"]),
     .target(name: "Evaluation", dependencies: ["SlideIO", "Sampling"]),
     .target(name: "Model", dependencies: ["Tensor"]),
+    .target(name: "Training", dependencies: ["Model", "Tensor", "Sampling", "SlideIO"]),
 
     // MARK: Executables
 
@@ -79,6 +81,8 @@ let package = Package(
     .testTarget(name: "SlideIOTests", dependencies: ["SlideIO"], exclude: ["Fixtures"]),
     .testTarget(name: "SamplingTests", dependencies: ["Sampling", "SlideIO"]),
     .testTarget(name: "CLITests", dependencies: ["SlideIO"]),
+    .testTarget(
+      name: "TrainingTests", dependencies: ["Training", "Model", "Tensor", "SlideIO"]),
     .testTarget(name: "ModelTests", dependencies: ["Model", "Tensor"], exclude: ["Fixtures"]),
     .testTarget(
       name: "EvaluationTests", dependencies: ["Evaluation", "SlideIO", "Sampling"],

@@ -20,6 +20,19 @@ public enum SafeTensors {
     return result
   }
 
+  /// Reads every tensor (as ``read(path:)``) and the header's string
+  /// `__metadata__` (empty when absent).
+  public static func readWithMetadata(path: String) throws -> (
+    tensors: [String: Tensor], metadata: [String: String]
+  ) {
+    let file = try load(path: path)
+    var result: [String: Tensor] = [:]
+    for name in file.entries.keys {
+      result[name] = try file.tensor(name)
+    }
+    return (result, file.metadata)
+  }
+
   /// Reads one integer tensor (I64, I32 or U8) as `Int`s, row-major, with
   /// its shape.
   public static func readIntegers(path: String, name: String) throws -> (
@@ -75,6 +88,7 @@ public enum SafeTensors {
     let path: String
     let entries: [String: Entry]
     let data: Data
+    var metadata: [String: String] = [:]
 
     func entry(_ name: String) throws -> Entry {
       guard let e = entries[name] else {
@@ -190,6 +204,7 @@ public enum SafeTensors {
       entries[name] = File.Entry(
         dtype: dtype, shape: shape, begin: offsets[0], end: offsets[1])
     }
-    return File(path: path, entries: entries, data: payload)
+    let metadata = header["__metadata__"] as? [String: String] ?? [:]
+    return File(path: path, entries: entries, data: payload, metadata: metadata)
   }
 }

@@ -16,9 +16,13 @@ public enum TensorError: Error, Equatable, Sendable, CustomStringConvertible {
   case missingTensor(name: String, available: [String])
   /// The tensor's element type is not one this module reads.
   case unsupportedDType(name: String, dtype: String)
+  /// Optimiser state that does not fit its parameters.
+  case stateMismatch(detail: String)
 
   public var description: String {
     switch self {
+    case .stateMismatch(let detail):
+      return "optimiser state does not fit: \(detail)."
     case .countMismatch(let shape, let count):
       let want = shape.reduce(1, *)
       return "shape \(shape) needs \(want) elements, got \(count)."

@@ -49,6 +49,41 @@ public final class AdamW {
     }
   }
 
+  /// Everything `step()` carries between calls, for checkpoints: the step
+  /// count and the first and second moments, one array per parameter in
+  /// `parameters` order, each `parameters[i].count` long.
+  public struct State: Equatable, Sendable {
+    public var step: Int
+    public var firstMoments: [[Float]]
+    public var secondMoments: [[Float]]
+
+    public init(step: Int, firstMoments: [[Float]], secondMoments: [[Float]]) {
+      self.step = step
+      self.firstMoments = firstMoments
+      self.secondMoments = secondMoments
+    }
+  }
+
+  /// The optimiser's state, to save beside the weights.
+  public var state: State { State(step: t, firstMoments: m, secondMoments: v) }
+
+  /// Restores a saved state, so training resumes exactly.
+  /// - Throws: `TensorError.stateMismatch` when the moments do not fit the
+  ///   parameters.
+  public func restore(_ state: State) throws {
+    let counts = parameters.map(\.count)
+    guard state.firstMoments.map(\.count) == counts,
+      state.secondMoments.map(\.count) == counts, state.step >= 0
+    else {
+      throw TensorError.stateMismatch(
+        detail: "AdamW state for \(state.firstMoments.count) tensors, "
+          + "\(parameters.count) parameters of sizes \(counts)")
+    }
+    t = state.step
+    m = state.firstMoments
+    v = state.secondMoments
+  }
+
   /// Clears every parameter's gradient.
   public func zeroGrad() { parameters.forEach { $0.zeroGrad() } }
 }

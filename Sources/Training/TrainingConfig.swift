@@ -1,0 +1,139 @@
+import Foundation
+import Model
+
+/// What `holohisto train` reads from its JSON config file. Unknown keys are
+/// an error (a misspelt key would otherwise silently train with a
+/// default). Keys are snake_case, as in the model config.
+///
+/// ```json
+/// { "tiles": "../shared/data/labeled/hubmap-glomeruli-cnsiu",
+///   "patch": [512, 512], "downsample": 2, "batch_size": 2,
+///   "steps": 2000, "learning_rate": 0.002, "warmup_steps": 100,
+///   "validate_every": 200, "checkpoint_every": 50, "seed": 1,
+///   "model": { "variant": "holohisto" } }
+/// ```
+public struct TrainingConfig: Sendable, Equatable {
+  /// Folder of image/mask tiles (`images/<split>/*.jpg`,
+  /// `masks/<split>/*.png`), relative paths resolved against the config
+  /// file's folder.
+  public var tiles: String
+  /// Split used for training; validation tiles are held out of it.
+  public var trainSplit = "train"
+  /// Number of training tiles held out for validation (chosen by seed).
+  public var validationTiles = 9
+  /// Training patch size in pixels of the resampled image (width, height).
+  public var patch = [512, 512]
+  /// Level-0 pixels per training pixel (2: tiles are halved).
+  public var downsample = 2.0
+  public var batchSize = 2
+  public var steps = 1000
+  public var learningRate = 2e-3
+  public var warmupSteps = 50
+  public var minLearningRate = 1e-5
+  public var weightDecay = 1e-2
+  /// Global gradient-norm clip.
+  public var clipNorm = 1.0
+  /// Weight of the soft Dice term next to cross-entropy.
+  public var diceWeight = 1.0
+  public var validateEvery = 100
+  public var checkpointEvery = 50
+  public var seed: UInt64 = 0
+  public var model = ModelConfig()
+
+  static let keys = [
+    "tiles", "train_split", "validation_tiles", "patch", "downsample", "batch_size", "steps",
+    "learning_rate", "warmup_steps", "min_learning_rate", "weight_decay", "clip_norm",
+    "dice_weight", "validate_every", "checkpoint_every", "seed", "model",
+  ]
+
+  public init(tiles: String) {
+    self.tiles = tiles
+  }
+
+  /// Reads and checks a config file.
+  /// - Throws: ``TrainingError`` naming the file and the key.
+  public static func load(path: String) throws -> TrainingConfig {
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw TrainingError.badConfig(path: path, detail: "no such file or not readable")
+    }
+    guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+      throw TrainingError.badConfig(path: path, detail: "not a JSON object")
+    }
+    for key in object.keys.sorted() where !keys.contains(key) {
+      throw TrainingError.unknownConfigKey(path: path, key: key, known: keys)
+    }
+    guard let tiles = object["tiles"] as? String else {
+      throw TrainingError.invalidSetting(path: path, key: "tiles", detail: "is required")
+    }
+    let folder = (path as NSString).deletingLastPathComponent
+    var config = TrainingConfig(
+      tiles: tiles.hasPrefix("/") || folder.isEmpty
+        ? tiles : (folder as NSString).appendingPathComponent(tiles))
+
+    func int(_ key: String, _ range: ClosedRange<Int>) throws -> Int? {
+      guard let value = object[key] else { return nil }
+      guard let n = value as? Int, range.contains(n) else {
+        throw TrainingError.invalidSetting(
+          path: path, key: key, detail: "must be a whole number in \(range), got \(value)")
+      }
+      return n
+    }
+    func double(_ key: String, _ range: ClosedRange<Double>) throws -> Double? {
+      guard let value = object[key] else { return nil }
+      guard let x = value as? Double, range.contains(x) else {
+        throw TrainingError.invalidSetting(
+          path: path, key: key, detail: "must be a number in \(range), got \(value)")
+      }
+      return x
+    }
+
+    if let v = object["train_split"] as? String { config.trainSplit = v }
+    if let v = try int("validation_tiles", 0...10_000) { config.validationTiles = v }
+    if let value = object["patch"] {
+      guard let p = value as? [Int], p.count == 2, p.allSatisfy({ (16...8192).contains($0) })
+      else {
+        throw TrainingError.invalidSetting(
+          path: path, key: "patch", detail: "must be [width, height] in 16…8192, got \(value)")
+      }
+      config.patch = p
+    }
+    if let v = try double("downsample", 0.125...64) { config.downsample = v }
+    if let v = try int("batch_size", 1...256) { config.batchSize = v }
+    if let v = try int("steps", 1...10_000_000) { config.steps = v }
+    if let v = try double("learning_rate", 1e-8...10) { config.learningRate = v }
+    if let v = try int("warmup_steps", 0...10_000_000) { config.warmupSteps = v }
+    if let v = try double("min_learning_rate", 0...10) { config.minLearningRate = v }
+    if let v = try double("weight_decay", 0...10) { config.weightDecay = v }
+    if let v = try double("clip_norm", 0...1e6) { config.clipNorm = v }
+    if let v = try double("dice_weight", 0...100) { config.diceWeight = v }
+    if let v = try int("validate_every", 1...10_000_000) { config.validateEvery = v }
+    if let v = try int("checkpoint_every", 1...10_000_000) { config.checkpointEvery = v }
+    if let v = try int("seed", 0...Int.max) { config.seed = UInt64(v) }
+    if let model = object["model"] {
+      config.model = try modelConfig(model, path: path)
+    }
+    return config
+  }
+
+  /// Decodes the `model` object strictly (unknown keys refused) and
+  /// validates it.
+  private static func modelConfig(_ value: Any, path: String) throws -> ModelConfig {
+    guard let object = value as? [String: Any] else {
+      throw TrainingError.invalidSetting(path: path, key: "model", detail: "must be an object")
+    }
+    let defaults = try JSONSerialization.jsonObject(
+      with: JSONEncoder().encode(ModelConfig())) as! [String: Any]
+    let known = defaults.keys.sorted()
+    for key in object.keys.sorted() where defaults[key] == nil {
+      throw TrainingError.unknownConfigKey(path: path, key: "model.\(key)", known: known)
+    }
+    do {
+      let data = try JSONSerialization.data(withJSONObject: object)
+      let config = try JSONDecoder().decode(ModelConfig.self, from: data)
+      try config.validate()
+      return config
+    } catch {
+      throw TrainingError.invalidSetting(path: path, key: "model", detail: "\(error)")
+    }
+  }
+}

@@ -1,0 +1,201 @@
+import Foundation
+import Model
+import SlideIO
+import Tensor
+import XCTest
+
+@testable import Training
+
+/// Random 64×64 crops of two real HuBMAP PAS tiles (shrunk ×8) with their
+/// glomerulus masks; crop positions depend only on (seed, step).
+struct TinyTileSource: BatchSource {
+  let images: [RGBImage]
+  let masks: [RGBImage]
+  let seed: UInt64
+  let size = 64
+
+  init(seed: UInt64) throws {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("shared/data/labeled/hubmap-glomeruli-cnsiu")
+    var images: [RGBImage] = []
+    var masks: [RGBImage] = []
+    for stem in ["163", "47"] {
+      let image = try Slide(path: root.appendingPathComponent("images/test/\(stem).jpg").path)
+      let mask = try Slide(path: root.appendingPathComponent("masks/test/\(stem).png").path)
+      images.append(Self.shrink(try image.readLevel(0), by: 8))
+      masks.append(Self.shrink(try mask.readLevel(0), by: 8))
+    }
+    self.images = images
+    self.masks = masks
+    self.seed = seed
+  }
+
+  /// Every `factor`-th pixel (nearest), so masks stay binary.
+  static func shrink(_ image: RGBImage, by factor: Int) -> RGBImage {
+    let w = image.width / factor, h = image.height / factor
+    var out = RGBImage(width: w, height: h)
+    for y in 0..<h {
+      for x in 0..<w {
+        for c in 0..<3 {
+          out.pixels[(y * w + x) * 3 + c] = image.pixels[(y * factor * image.width + x * factor) * 3 + c]
+        }
+      }
+    }
+    return out
+  }
+
+  func batch(step: Int) throws -> TrainingBatch {
+    var state = seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(step) &* 0xBF58_476D_1CE4_E5B9
+    func next() -> Int {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return Int(truncatingIfNeeded: state >> 33)
+    }
+    var pixels: [Float] = []
+    var labels: [Int] = []
+    var planes = [[Float]](repeating: [], count: 3)
+    for _ in 0..<2 {
+      let k = next() % images.count
+      let image = images[k], mask = masks[k]
+      let x0 = next() % (image.width - size), y0 = next() % (image.height - size)
+      var local = [[Float]](repeating: [], count: 3)
+      for y in y0..<(y0 + size) {
+        for x in x0..<(x0 + size) {
+          let i = (y * image.width + x) * 3
+          for c in 0..<3 { local[c].append(Float(image.pixels[i + c]) / 255) }
+          labels.append(mask.pixels[i] > 127 ? 1 : 0)
+        }
+      }
+      for c in 0..<3 { planes[c] = local[c] }
+      pixels += planes.flatMap { $0 }
+    }
+    return TrainingBatch(
+      images: try Tensor(shape: [2, 3, size, size], values: pixels), labels: labels)
+  }
+}
+
+final class TrainingTests: XCTestCase {
+  func tinyConfig(folder: String) -> TrainingConfig {
+    var config = TrainingConfig(tiles: folder)
+    config.steps = 6
+    config.learningRate = 3e-3
+    config.warmupSteps = 2
+    config.validateEvery = 3
+    config.checkpointEvery = 3
+    config.model.variant = .patch
+    config.model.stageDims = [16, 32]
+    config.model.stageDepths = [1, 1]
+    config.model.headDim = 8
+    config.model.decoderDim = 16
+    config.model.skipChannels = 8
+    return config
+  }
+
+  func validationCases(_ source: TinyTileSource) throws -> [ValidationCase] {
+    let image = source.images[1], mask = source.masks[1]
+    var values = [Float](repeating: 0, count: image.width * image.height * 3)
+    let plane = image.width * image.height
+    for p in 0..<plane {
+      for c in 0..<3 { values[c * plane + p] = Float(image.pixels[p * 3 + c]) / 255 }
+    }
+    let labels = (0..<plane).map { mask.pixels[$0 * 3] > 127 ? 1 : 0 }
+    return [
+      ValidationCase(
+        name: "47", image: try Tensor(shape: [1, 3, image.height, image.width], values: values),
+        labels: labels)
+    ]
+  }
+
+  /// A run killed after its step-3 checkpoint and resumed gives exactly the
+  /// losses of an uninterrupted run with the same seed.
+  func testResumeRepeatsTheUninterruptedRunExactly() throws {
+    let source = try TinyTileSource(seed: 3)
+    let validation = try validationCases(source)
+
+    let straightFolder = try temporaryFolder(self).path
+    let config = tinyConfig(folder: straightFolder)
+    let straight = Trainer(
+      config: config, model: try SegmentationModel(config: config.model, seed: 5),
+      source: source, validation: validation, outputFolder: straightFolder)
+    try straight.run()
+
+    let folder = try temporaryFolder(self).path
+    let first = Trainer(
+      config: config, model: try SegmentationModel(config: config.model, seed: 5),
+      source: source, validation: validation, outputFolder: folder)
+    try first.run(stopAfter: 3)
+    XCTAssertEqual(first.step, 3)
+
+    // A fresh process: new model with different initial weights, resumed.
+    let second = Trainer(
+      config: config, model: try SegmentationModel(config: config.model, seed: 99),
+      source: source, validation: validation, outputFolder: folder)
+    XCTAssertTrue(try second.resumeIfPossible())
+    XCTAssertEqual(second.step, 3)
+    try second.run()
+
+    XCTAssertEqual(second.log.map(\.loss), straight.log.map(\.loss))
+    XCTAssertEqual(second.log.count, 6)
+    XCTAssertEqual(second.bestDice, straight.bestDice)
+    let best = try Checkpoint.load(stem: folder + "/best")
+    XCTAssertEqual(best.config, config.model)
+    let logText = try String(contentsOfFile: folder + "/log.csv", encoding: .utf8)
+    XCTAssertEqual(logText.split(separator: "\n").count, 7)
+  }
+
+  /// Forty steps on real PAS crops: the loss falls by more than 15%.
+  func testLossFalls() throws {
+    let source = try TinyTileSource(seed: 1)
+    let folder = try temporaryFolder(self).path
+    var config = tinyConfig(folder: folder)
+    config.steps = 40
+    config.validateEvery = 40
+    config.checkpointEvery = 40
+    let trainer = Trainer(
+      config: config, model: try SegmentationModel(config: config.model, seed: 2),
+      source: source, validation: [], outputFolder: folder)
+    try trainer.run()
+    let losses = trainer.log.map(\.loss)
+    let early = losses.prefix(5).reduce(0, +) / 5
+    let late = losses.suffix(5).reduce(0, +) / 5
+    XCTAssertLessThan(late, early * 0.85, "losses \(losses)")
+  }
+
+  func testScheduleWarmsUpThenDecays() {
+    let s = LearningRateSchedule(peak: 1, warmup: 4, total: 14, floor: 0.1)
+    XCTAssertEqual(s.rate(step: 0), 0.25)
+    XCTAssertEqual(s.rate(step: 3), 1)
+    XCTAssertEqual(s.rate(step: 4), 1)
+    XCTAssertEqual(s.rate(step: 13), 0.1, accuracy: 1e-12)
+    XCTAssertEqual(s.rate(step: 8) + s.rate(step: 9), 1.1, accuracy: 0.2)
+  }
+
+  func testConfigRefusesUnknownKeys() throws {
+    let folder = try temporaryFolder(self)
+    let path = folder.appendingPathComponent("train.json").path
+    _ = FileManager.default.createFile(
+      atPath: path, contents: Data(#"{"tiles": "t", "learning_rat": 0.1}"#.utf8))
+    XCTAssertThrowsError(try TrainingConfig.load(path: path)) {
+      XCTAssertTrue("\($0)".hasPrefix("\(path): unknown config key 'learning_rat' (known: "))
+    }
+    _ = FileManager.default.createFile(
+      atPath: path, contents: Data(#"{"tiles": "t", "model": {"stage_dimz": [8, 16]}}"#.utf8))
+    XCTAssertThrowsError(try TrainingConfig.load(path: path)) {
+      XCTAssertTrue("\($0)".contains("unknown config key 'model.stage_dimz'"), "\($0)")
+    }
+    _ = FileManager.default.createFile(
+      atPath: path, contents: Data(#"{"tiles": "t", "steps": 0}"#.utf8))
+    XCTAssertThrowsError(try TrainingConfig.load(path: path)) {
+      XCTAssertEqual(
+        "\($0)", "\(path): 'steps' must be a whole number in 1...10000000, got 0.")
+    }
+  }
+}
+
+func temporaryFolder(_ test: XCTestCase) throws -> URL {
+  let url = FileManager.default.temporaryDirectory
+    .appendingPathComponent("holohisto-training-\(UUID().uuidString)")
+  try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+  test.addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+  return url
+}
