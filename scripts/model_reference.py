@@ -22,6 +22,7 @@ Checkpoint: `<name>.safetensors` (F32 weights and buffers, BN
 
 Usage as a script (benchmark peer for Benchmarks/ModelBench):
   python3 scripts/model_reference.py bench CONFIG.json SIZE REPS
+  (SIZE: N for N×N, or WIDTHxHEIGHT)
 prints one JSON line: parameters (pre-training decoder excluded), forward
 seconds (median of REPS after one warm-up, 2 threads, no_grad), peak RSS
 bytes and the RSS peak before the model was built.
@@ -417,6 +418,12 @@ def load_checkpoint(json_path, weights_path):
     return model.eval()
 
 
+def parse_size(text):
+    """'N' (square) or 'WxH' -> (width, height)."""
+    parts = text.lower().split("x")
+    return (int(parts[0]), int(parts[-1]))
+
+
 def bench(config_path, size, reps):
     torch.set_num_threads(2)
     with open(config_path) as f:
@@ -426,7 +433,8 @@ def bench(config_path, size, reps):
     params = sum(p.numel() for name, p in model.named_parameters()
                  if not name.startswith("decoder."))
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    x = torch.rand(1, 3, size, size)
+    width, height = size
+    x = torch.rand(1, 3, height, width)
     times = []
     with torch.no_grad():
         model(x)
@@ -442,7 +450,7 @@ def bench(config_path, size, reps):
 
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "bench":
-        bench(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        bench(sys.argv[2], parse_size(sys.argv[3]), int(sys.argv[4]))
     else:
         print(__doc__, file=sys.stderr)
         sys.exit(64)

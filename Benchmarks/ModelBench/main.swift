@@ -6,7 +6,8 @@
 //
 //   swift run -c release model-bench [SIZE] [REPS] [VARIANTS]
 //
-// SIZE: square input side in pixels (default 512); REPS: timed forward
+// SIZE: N for an N×N input or WIDTHxHEIGHT, e.g. 3840x2160 (default 512);
+// REPS: timed forward
 // passes after one warm-up (median reported; default 3); VARIANTS:
 // comma-separated (default all). Each measurement runs in its own child
 // process so that peak RSS belongs to one model. Without python3 and torch
@@ -33,11 +34,18 @@ func peakRSS() -> Int {
 }
 
 /// Child mode: `--child VARIANT SIZE REPS` prints one JSON line.
-func runChild(variant: ModelVariant, size: Int, reps: Int) throws {
+/// `N` or `WxH` as (width, height).
+func parseSize(_ text: String) -> (width: Int, height: Int)? {
+  let parts = text.lowercased().split(separator: "x").compactMap { Int($0) }
+  guard let first = parts.first, let last = parts.last, parts.count <= 2 else { return nil }
+  return (first, last)
+}
+
+func runChild(variant: ModelVariant, size: (width: Int, height: Int), reps: Int) throws {
   let base = peakRSS()
   let model = try SegmentationModel(config: ModelConfig(variant: variant))
   var rng = Xoshiro256(seed: 0)
-  let x = Tensor.uniform([1, 3, size, size], rng: &rng)
+  let x = Tensor.uniform([1, 3, size.height, size.width], rng: &rng)
   let flops = try FlopCounter.count { _ = try withNoGrad { try model(x) } }
   var times: [Double] = []
   for _ in 0..<reps {
@@ -87,20 +95,21 @@ func runJSON(_ executable: String, _ args: [String]) -> [String: Any]? {
 
 let args = Array(CommandLine.arguments.dropFirst())
 if args.first == "--child", args.count == 4,
-  let variant = ModelVariant(rawValue: args[1]), let size = Int(args[2]),
+  let variant = ModelVariant(rawValue: args[1]), let size = parseSize(args[2]),
   let reps = Int(args[3])
 {
   try runChild(variant: variant, size: size, reps: reps)
   exit(0)
 }
 
-let size = args.count > 0 ? Int(args[0]) ?? 512 : 512
+let size = (args.first.flatMap(parseSize)) ?? (512, 512)
+let sizeText = "\(size.width)x\(size.height)"
 let reps = args.count > 1 ? Int(args[1]) ?? 3 : 3
 let variants =
   args.count > 2
   ? args[2].split(separator: ",").compactMap { ModelVariant(rawValue: String($0)) }
   : ModelVariant.allCases
-let megapixels = Double(size * size) / 1e6
+let megapixels = Double(size.width * size.height) / 1e6
 let script = FileManager.default.currentDirectoryPath
   + "/scripts/model_reference.py"
 let tmp = NSTemporaryDirectory() + "model-bench-\(getpid())"
@@ -121,7 +130,7 @@ func rate(_ seconds: Any?) -> String {
   return String(format: "%.2f", megapixels / s)
 }
 
-print("model-bench: \(size)×\(size) input, batch 1, forward without")
+print("model-bench: \(size.width)×\(size.height) input, batch 1, forward without")
 print("gradients, median of \(reps) after one warm-up, 2 threads.")
 print("RSS in MiB: peak (and before building the model).")
 print("")
@@ -134,12 +143,12 @@ print(
 print("|---|---|---|---|---|---|---|---|---|")
 for variant in variants {
   let swift = runJSON(
-    "/proc/self/exe", ["--child", variant.rawValue, "\(size)", "\(reps)"])
+    "/proc/self/exe", ["--child", variant.rawValue, sizeText, "\(reps)"])
   let configPath = tmp + "/\(variant.rawValue).json"
   try ModelConfig(variant: variant).save(path: configPath)
   let torch = runJSON(
     "/usr/bin/env",
-    ["python3", script, "bench", configPath, "\(size)", "\(reps)"])
+    ["python3", script, "bench", configPath, sizeText, "\(reps)"])
   let flops = (swift?["flops"] as? Int).map {
     String(format: "%.2f", Double($0) / 1e9 / megapixels)
   }
