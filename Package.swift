@@ -18,6 +18,7 @@ let package = Package(
     .library(name: "Evaluation", targets: ["Evaluation"]),
     .library(name: "Model", targets: ["Model"]),
     .library(name: "Training", targets: ["Training"]),
+    .library(name: "Exports", targets: ["Exports"]),
     .executable(name: "holohisto", targets: ["holohisto"]),
     .executable(name: "slide-bench", targets: ["SlideBench"]),
     .executable(name: "tensor-bench", targets: ["TensorBench"]),
@@ -60,12 +61,14 @@ let package = Package(
     .target(name: "Tensor", dependencies: ["COpenBLAS", "CDNNL"]),
     .target(name: "Evaluation", dependencies: ["SlideIO", "Sampling"]),
     .target(name: "Model", dependencies: ["Tensor"]),
+    .target(name: "Exports", dependencies: ["SlideIO", "CTIFF"]),
     .target(name: "Training", dependencies: ["Model", "Tensor", "Sampling", "SlideIO"]),
 
     // MARK: Executables
 
     .executableTarget(
-      name: "holohisto", dependencies: ["SlideIO", "Sampling", "Evaluation"]),
+      name: "holohisto",
+      dependencies: ["SlideIO", "Sampling", "Evaluation", "Model", "Training"]),
 
     // MARK: Benchmarks (release builds; see BENCHMARKS.md)
 
@@ -83,6 +86,7 @@ let package = Package(
     .testTarget(name: "CLITests", dependencies: ["SlideIO"]),
     .testTarget(
       name: "TrainingTests", dependencies: ["Training", "Model", "Tensor", "SlideIO"]),
+    .testTarget(name: "ExportsTests", dependencies: ["Exports", "SlideIO"]),
     .testTarget(name: "ModelTests", dependencies: ["Model", "Tensor"], exclude: ["Fixtures"]),
     .testTarget(
       name: "EvaluationTests", dependencies: ["Evaluation", "SlideIO", "Sampling"],

@@ -7,11 +7,11 @@ import SlideIO
 /// coordinate `(o + 0.5) · scale + offset`, in source pixels whose centres
 /// sit at `s + 0.5`. Resizing a W-pixel row to w pixels is `scale = W / w`,
 /// `offset = 0`.
-enum Resampler {
+public enum Resampler {
   /// Bilinear resampling of `image` to `size`. Source coordinates more than
   /// half a pixel outside the image read `fill`; within that margin the
   /// edge pixels are repeated.
-  static func bilinear(
+  public static func bilinear(
     _ image: RGBImage, to size: PixelSize, scale: SIMD2<Double>, offset: SIMD2<Double>,
     fill: UInt8 = 255
   ) -> RGBImage {
@@ -61,7 +61,7 @@ enum Resampler {
   /// Nearest-neighbour resampling of a row-major label map of
   /// `sourceSize` to `size`; source pixel `⌊(o + 0.5) · scale + offset⌋`,
   /// `fill` outside the source.
-  static func nearest(
+  public static func nearest(
     _ labels: [UInt8], sourceSize: PixelSize, to size: PixelSize, scale: SIMD2<Double>,
     offset: SIMD2<Double>, fill: UInt8
   ) -> [UInt8] {

@@ -19,6 +19,7 @@ enum HoloHisto {
       \(pad(TissueCommand.name))\(TissueCommand.summary)
       \(pad(EvaluateCommand.name))\(EvaluateCommand.summary)
       \(pad(CompareCommand.name))\(CompareCommand.summary)
+      \(pad(TrainCommand.name))\(TrainCommand.summary)
 
     OPTIONS:
       -h, --help  Show this help.
@@ -44,7 +45,7 @@ enum HoloHisto {
 
   private static func dispatch(_ arguments: [String]) throws {
     guard let first = arguments.first else {
-      throw UsageError("missing subcommand (info, tissue, evaluate or compare)")
+      throw UsageError("missing subcommand (info, tissue, evaluate, compare or train)")
     }
     let rest = Array(arguments.dropFirst())
     switch first {
@@ -72,10 +73,15 @@ enum HoloHisto {
         return Console.out(CompareCommand.help)
       }
       try CompareCommand(arguments: rest).run()
+    case TrainCommand.name:
+      if ArgumentScanner.asksForHelp(rest) {
+        return Console.out(TrainCommand.help)
+      }
+      try TrainCommand(arguments: rest).run()
     default:
       if first.hasPrefix("-") { throw UsageError("unknown option '\(first)'") }
       throw UsageError(
-        "unknown subcommand '\(first)' (expected info, tissue, evaluate or compare)")
+        "unknown subcommand '\(first)' (expected info, tissue, evaluate, compare or train)")
     }
   }
 

@@ -1,0 +1,123 @@
+import Foundation
+import Model
+import SlideIO
+import Training
+
+/// `holohisto train --config FILE -o FOLDER`: trains a segmentation model
+/// from a folder of image/mask tiles, resuming from the folder's last
+/// checkpoint when there is one.
+struct TrainCommand {
+  static let name = "train"
+  static let summary = "Train a segmentation model from image/mask tiles (resumable)."
+  static let help = """
+    USAGE: holohisto train --config FILE -o FOLDER [--stop-after N]
+
+    Trains with Dice + cross-entropy, AdamW, warm-up and cosine decay and
+    gradient clipping, on random patches centred on tissue, augmented
+    (flips, 90° turns, HED stain jitter, zoom). Validates on held-out tiles
+    every 'validate_every' steps. FOLDER receives last.safetensors (resume
+    state), best.json + best.safetensors (the best model so far) and
+    log.csv; each is replaced atomically. Running again with the same
+    FOLDER resumes exactly where the last checkpoint left off.
+
+    The config is JSON; unknown keys are an error. Keys: tiles (required),
+    train_split, validation_tiles, patch [w, h], downsample, batch_size,
+    steps, learning_rate, warmup_steps, min_learning_rate, weight_decay,
+    clip_norm, dice_weight, validate_every, checkpoint_every, seed, model
+    (an object of model settings, see docs/MODEL.md).
+
+    OPTIONS:
+      --config FILE     The training config (required).
+      -o, --output DIR  Folder for checkpoints and the log (required;
+                        created if missing, its parent must exist).
+      --stop-after N    Stop after N more steps (a checkpoint is written).
+      -h, --help        Show this help.
+    """
+  static let scanner = ArgumentScanner(
+    command: name,
+    options: [
+      .init(name: "config", short: nil, takesValue: true, valueName: "FILE"),
+      .init(name: "output", short: "o", takesValue: true, valueName: "DIR"),
+      .init(name: "stop-after", short: nil, takesValue: true, valueName: "N"),
+      .init(name: "help", short: "h", takesValue: false),
+    ])
+
+  var configPath: String
+  var output: String
+  var stopAfter: Int?
+
+  init(arguments: [String]) throws(UsageError) {
+    let scanned = try Self.scanner.scan(arguments)
+    if let extra = scanned.positionals.first {
+      throw UsageError("unexpected argument '\(extra)' for 'train'", command: Self.name)
+    }
+    guard let config = scanned.values["config"], let output = scanned.values["output"] else {
+      throw UsageError("'train' needs --config FILE and -o FOLDER", command: Self.name)
+    }
+    configPath = config
+    self.output = output
+    if let text = scanned.values["stop-after"] {
+      guard let n = Int(text), n > 0 else {
+        throw UsageError(
+          "--stop-after must be a whole number from 1, got '\(text)'", command: Self.name)
+      }
+      stopAfter = n
+    }
+  }
+
+  func run() throws {
+    let config = try TrainingConfig.load(path: configPath)
+    try prepareFolder()
+    let source = try TileBatchSource(config: config)
+    let validation = try source.validationCases()
+    let model = try SegmentationModel(config: config.model, seed: config.seed)
+    let trainer = Trainer(
+      config: config, model: model, source: source, validation: validation,
+      outputFolder: output)
+    if try trainer.resumeIfPossible() {
+      Console.error("resuming from step \(trainer.step) of \(config.steps)")
+    } else {
+      Console.error(
+        "training \(config.model.variant.rawValue) (\(model.parameterCount) parameters) on "
+          + "\(source.sampler.sources.count) tiles, validating on "
+          + "\(validation.count): \(source.validationStems.joined(separator: ", "))")
+    }
+    try trainer.run(stopAfter: stopAfter) { progress in
+      var line = "step \(progress.step)/\(progress.steps) loss "
+        + String(format: "%.4f", progress.loss)
+        + " lr " + String(format: "%.2e", progress.learningRate)
+        + String(format: " %.2f s/step ETA ", progress.secondsPerStep)
+        + Self.duration(progress.secondsLeft)
+      if let dice = progress.validationDice {
+        line += String(format: " validation Dice %.4f", dice)
+      }
+      Console.error(line)
+    }
+    let best = trainer.bestDice.map { String(format: "%.4f", $0) } ?? "n/a"
+    Console.out("step \(trainer.step) of \(config.steps); best validation Dice \(best); "
+      + "model: \(output)/best.json")
+  }
+
+  /// Creates the output folder (not its parents).
+  private func prepareFolder() throws {
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: output, isDirectory: &isDirectory) {
+      guard isDirectory.boolValue else {
+        throw SlideError.writeFailed(path: output, detail: "it exists and is not a folder")
+      }
+      return
+    }
+    do {
+      try FileManager.default.createDirectory(
+        atPath: output, withIntermediateDirectories: false)
+    } catch {
+      throw SlideError.writeFailed(
+        path: output, detail: "the folder cannot be created (does its parent exist?)")
+    }
+  }
+
+  static func duration(_ seconds: Double) -> String {
+    let s = Int(seconds.rounded())
+    return s >= 3600 ? "\(s / 3600)h\(s % 3600 / 60)m" : "\(s / 60)m\(s % 60)s"
+  }
+}
