@@ -19,9 +19,13 @@ import Tensor
 /// Exact resume rests on three things: batches are a pure function of the
 /// step (``BatchSource``), the checkpoint holds every tensor the model
 /// updates (weights, batch-norm running statistics, codebook) plus AdamW's
-/// moments and step, and nothing else carries state. The tokenizer's
-/// codebook is not updated during segmentation training (it is learnt in
-/// tokenizer pre-training), so no EMA state moves here.
+/// moments and step, and nothing else carries state.
+///
+/// Tokenizer variants: the codebook is not trained by gradient. After each
+/// step it follows the encoder by the quantiser's EMA rule, and codes that
+/// fell out of use restart on encoder outputs of the batch, drawn with a
+/// generator seeded by (seed, step), so resume stays exact. (Separate
+/// tokenizer pre-training by reconstruction is not built yet.)
 public final class Trainer {
   /// What the run's caller sees after each step.
   public struct Progress: Sendable {
@@ -141,6 +145,12 @@ public final class Trainer {
     let loss = try SegmentationLoss.compute(
       output, labels: batch.labels, diceWeight: Float(config.diceWeight))
     loss.backward()
+    if let quantizer = model.quantizer, let q = output.quantized {
+      let vectors = q.vectors.detached()
+      quantizer.updateCodebook(vectors: vectors, indices: q.indices)
+      var rng = Xoshiro256(seed: config.seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(step))
+      quantizer.restartDeadCodes(vectors: vectors, rng: &rng)
+    }
     if config.clipNorm > 0 {
       _ = GradientClipping.clipByGlobalNorm(optimizer.parameters, maxNorm: Float(config.clipNorm))
     }

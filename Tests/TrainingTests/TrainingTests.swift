@@ -109,11 +109,26 @@ final class TrainingTests: XCTestCase {
   /// A run killed after its step-3 checkpoint and resumed gives exactly the
   /// losses of an uninterrupted run with the same seed.
   func testResumeRepeatsTheUninterruptedRunExactly() throws {
+    try checkResume(tinyConfig(folder: ""))
+  }
+
+  /// The same with the VQ tokenizer, whose codebook moves by EMA and
+  /// restarts dead codes at every step.
+  func testResumeIsExactWithTheTokenizerToo() throws {
+    var config = tinyConfig(folder: "")
+    config.model.variant = .holohisto
+    config.model.encoderWidths = [8, 8, 8, 8]
+    config.model.encoderBlocks = 1
+    config.model.tokenDim = 8
+    config.model.codebookSize = 16
+    try checkResume(config)
+  }
+
+  func checkResume(_ config: TrainingConfig) throws {
     let source = try TinyTileSource(seed: 3)
     let validation = try validationCases(source)
 
     let straightFolder = try temporaryFolder(self).path
-    let config = tinyConfig(folder: straightFolder)
     let straight = Trainer(
       config: config, model: try SegmentationModel(config: config.model, seed: 5),
       source: source, validation: validation, outputFolder: straightFolder)
