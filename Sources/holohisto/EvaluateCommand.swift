@@ -1,10 +1,13 @@
 import Evaluation
 import Foundation
+import Model
 import Sampling
 import SlideIO
+import Training
 
 /// `holohisto evaluate --pred MASK --truth MASK`: Dice per patch and over
-/// the whole slide, per class and mean.
+/// the whole slide, per class and mean. `holohisto evaluate --model STEM
+/// --tiles DIR`: a model's Dice on each tile of a tile folder's split.
 struct EvaluateCommand {
   static let name = "evaluate"
   static let summary = "Score a predicted mask against the truth (Dice per patch and slide)."
@@ -12,6 +15,8 @@ struct EvaluateCommand {
     USAGE: holohisto evaluate --pred MASK --truth MASK [--slide SLIDE]
                               [--classes N] [--patch WxH] [--csv FILE]
                               [--json FILE]
+           holohisto evaluate --model STEM --tiles DIR [--split NAME]
+                              [--downsample D] [--csv FILE]
 
     Scores the predicted label mask against the truth, both read at level 0
     (label TIFF, PNG or any readable image of the slide's level-0 size; the
@@ -22,6 +27,11 @@ struct EvaluateCommand {
     or in the slide), its Dice is undefined; it is shown as 'n/a', left out
     of the means, and counted, never scored as a perfect 1.
 
+    With --model, segments every tile of the split (images/<split>/*.jpg
+    beside masks/<split>/*.png) at the training downsample, brings the
+    logits back to full size, and prints each tile's Dice and the mean; the
+    CSV (case,dice) feeds 'holohisto compare'.
+
     OPTIONS:
       --pred MASK      The predicted mask (required).
       --truth MASK     The ground-truth mask (required).
@@ -31,6 +41,10 @@ struct EvaluateCommand {
       --patch WxH      Patch size in level-0 px (default 3840x2160).
       --csv FILE       Write one row per patch.
       --json FILE      Write the summary and every patch as JSON.
+      --model STEM     A model checkpoint (STEM.json + STEM.safetensors).
+      --tiles DIR      A tile folder to score the model on.
+      --split NAME     The tile folder's split (default test).
+      --downsample D   Tile pixels per model pixel (default 2, as trained).
       -h, --help       Show this help.
     """
   static let scanner = ArgumentScanner(
@@ -43,6 +57,10 @@ struct EvaluateCommand {
       .init(name: "patch", short: nil, takesValue: true, valueName: "WxH"),
       .init(name: "csv", short: nil, takesValue: true, valueName: "FILE"),
       .init(name: "json", short: nil, takesValue: true, valueName: "FILE"),
+      .init(name: "model", short: nil, takesValue: true, valueName: "STEM"),
+      .init(name: "tiles", short: nil, takesValue: true, valueName: "DIR"),
+      .init(name: "split", short: nil, takesValue: true, valueName: "NAME"),
+      .init(name: "downsample", short: nil, takesValue: true, valueName: "D"),
       .init(name: "help", short: "h", takesValue: false),
     ])
 
@@ -53,11 +71,31 @@ struct EvaluateCommand {
   var patch = PixelSize(width: 3840, height: 2160)
   var csvPath: String?
   var jsonPath: String?
+  /// Model mode: checkpoint stem, tile folder, split, downsample.
+  var tiles: (model: String, folder: String, split: String, downsample: Double)?
 
   init(arguments: [String]) throws(UsageError) {
     let scanned = try Self.scanner.scan(arguments)
     if let extra = scanned.positionals.first {
       throw UsageError("unexpected argument '\(extra)' for 'evaluate'", command: Self.name)
+    }
+    csvPath = scanned.values["csv"]
+    if let model = scanned.values["model"] {
+      guard let folder = scanned.values["tiles"] else {
+        throw UsageError("'evaluate --model' needs --tiles DIR", command: Self.name)
+      }
+      var downsample = 2.0
+      if let text = scanned.values["downsample"] {
+        guard let value = Double(text), value > 0, value <= 64 else {
+          throw UsageError(
+            "--downsample must be a number in (0, 64], got '\(text)'", command: Self.name)
+        }
+        downsample = value
+      }
+      tiles = (model, folder, scanned.values["split"] ?? "test", downsample)
+      prediction = ""
+      truth = ""
+      return
     }
     guard let prediction = scanned.values["pred"], let truth = scanned.values["truth"] else {
       throw UsageError("'evaluate' needs --pred MASK and --truth MASK", command: Self.name)
@@ -65,7 +103,6 @@ struct EvaluateCommand {
     self.prediction = prediction
     self.truth = truth
     slide = scanned.values["slide"]
-    csvPath = scanned.values["csv"]
     jsonPath = scanned.values["json"]
     if let text = scanned.values["classes"] {
       guard let value = Int(text), (2...255).contains(value) else {
@@ -86,6 +123,7 @@ struct EvaluateCommand {
   }
 
   func run() throws {
+    if let tiles { return try scoreTiles(tiles) }
     let inputs = [prediction, truth] + (slide.map { [$0] } ?? [])
     // Check outputs before the work, so a bad path fails at once.
     for path in [csvPath, jsonPath].compactMap({ $0 }) {
@@ -102,6 +140,34 @@ struct EvaluateCommand {
     if let jsonPath {
       try writeAtomically(
         report.json(prediction: prediction, truth: truth), to: jsonPath, inputs: inputs)
+    }
+  }
+
+  /// Model mode: Dice per tile, mean, and the CSV `case,dice`.
+  func scoreTiles(
+    _ tiles: (model: String, folder: String, split: String, downsample: Double)
+  ) throws {
+    if let csvPath { _ = try OutputFile(path: csvPath) }
+    let model = try Checkpoint.load(stem: tiles.model)
+    let dataset = try TileFolderDataset(root: tiles.folder, split: tiles.split)
+    let scores = try TileScorer.score(
+      model: model, dataset: dataset, downsample: tiles.downsample
+    ) { done, total in
+      Console.error("tile \(done)/\(total)")
+    }
+    Console.out("model: \(tiles.model) on \(tiles.folder) split \(tiles.split) "
+      + "(downsample \(Console.number(tiles.downsample)))")
+    Console.out("| tile | Dice |")
+    Console.out("|---|---|")
+    for score in scores {
+      Console.out("| \(score.stem) | \(String(format: "%.4f", score.dice)) |")
+    }
+    let mean = scores.map(\.dice).reduce(0, +) / Double(max(1, scores.count))
+    Console.out("| mean of \(scores.count) | \(String(format: "%.4f", mean)) |")
+    if let csvPath {
+      let text = "case,dice\n" + scores.map { "\($0.stem),\($0.dice)" }.joined(separator: "\n")
+        + "\n"
+      try writeAtomically(Data(text.utf8), to: csvPath)
     }
   }
 

@@ -64,6 +64,22 @@ final class TrainCLITests: XCTestCase {
     let expected = try losses(straight)
     XCTAssertEqual(expected.count, 12)
 
+    // The trained model scores every tile of a split.
+    let csv = work.appendingPathComponent("scores.csv").path
+    let scored = try CLIRunner.run([
+      "evaluate", "--model", straight.appendingPathComponent("best").path, "--tiles",
+      tiles.path, "--split", "train", "--downsample", "8", "--csv", csv,
+    ])
+    XCTAssertEqual(scored.status, 0, scored.stderr)
+    XCTAssertTrue(scored.stdout.contains("| mean of 5 | "), scored.stdout)
+    let rows = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
+    XCTAssertEqual(rows.first, "case,dice")
+    XCTAssertEqual(rows.count, 6)
+    for row in rows.dropFirst() {
+      let dice = Double(row.split(separator: ",")[1])!
+      XCTAssertTrue((0...1).contains(dice), String(row))
+    }
+
     // Start again in another folder and SIGKILL it once a checkpoint exists.
     let killed = work.appendingPathComponent("killed")
     let process = Process()
