@@ -19,6 +19,7 @@ let package = Package(
     .library(name: "Model", targets: ["Model"]),
     .library(name: "Training", targets: ["Training"]),
     .library(name: "Exports", targets: ["Exports"]),
+    .library(name: "Inference", targets: ["Inference"]),
     .executable(name: "holohisto", targets: ["holohisto"]),
     .executable(name: "slide-bench", targets: ["SlideBench"]),
     .executable(name: "tensor-bench", targets: ["TensorBench"]),
@@ -62,6 +63,8 @@ let package = Package(
     .target(name: "Evaluation", dependencies: ["SlideIO", "Sampling"]),
     .target(name: "Model", dependencies: ["Tensor"]),
     .target(name: "Exports", dependencies: ["SlideIO", "CTIFF"]),
+    .target(
+      name: "Inference", dependencies: ["Model", "Tensor", "Sampling", "SlideIO", "Exports"]),
     .target(name: "Training", dependencies: ["Model", "Tensor", "Sampling", "SlideIO"]),
 
     // MARK: Executables
@@ -87,6 +90,8 @@ let package = Package(
     .testTarget(
       name: "TrainingTests", dependencies: ["Training", "Model", "Tensor", "SlideIO"]),
     .testTarget(name: "ExportsTests", dependencies: ["Exports", "SlideIO"]),
+    .testTarget(
+      name: "InferenceTests", dependencies: ["Inference", "Sampling", "SlideIO", "Tensor"]),
     .testTarget(name: "ModelTests", dependencies: ["Model", "Tensor"], exclude: ["Fixtures"]),
     .testTarget(
       name: "EvaluationTests", dependencies: ["Evaluation", "SlideIO", "Sampling"],

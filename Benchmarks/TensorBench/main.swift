@@ -5,11 +5,11 @@
 //   swift run -c release tensor-bench [repetitions] [only]
 //
 // With `only`, just the cases whose name contains it run, without the peer
-// (for profiling).
+// (for profiling); `B0fwd` runs only the B0 forward.
 // The PyTorch side is scripts/bench/tensor_peer.py (run as a child process);
 // without python3 and torch the table shows only this module's column.
-// Not yet covered: the multi-scale attention block and the full
-// EfficientViT-B0-like network (they need the NN module).
+// The multi-scale attention block and the EfficientViT-B0-sized net are
+// defined in EfficientViTB0.swift (layer for layer as in the peer).
 import Foundation
 import Tensor
 
@@ -124,7 +124,41 @@ if selected("depthwise") {
 if selected("conv1x1") {
   convCase("conv1x1 64→64 512²", cin: 64, cout: 64, k: 1, groups: 1)
 }
-if selected("net") { netCase(size: 256) }
+if selected("small net") { netCase(size: 256) }
+
+/// LiteMLA (64 channels, head dim 16) on a 256×256 token grid.
+@MainActor func attentionCase() {
+  let block = LiteMLA(64, rng: &rng)
+  for p in block.parameters { p.requiresGrad = true }
+  let x = Tensor.normal([1, 64, 256, 256], rng: &rng)
+  let fwd = medianMs { _ = withNoGrad { block(x, training: false) } }
+  let both = medianMs {
+    for p in block.parameters { p.zeroGrad() }
+    block(x, training: true).mean().backward()
+  }
+  results.append(("LiteMLA 64ch 256² fwd", fwd))
+  results.append(("LiteMLA 64ch 256² fwd+bwd", both))
+}
+
+/// The EfficientViT-B0-sized segmentation net at `size`².
+@MainActor func b0Case(size: Int) {
+  let net = B0Net(rng: &rng)
+  let opt = AdamW(parameters: net.parameters, learningRate: 1e-3)
+  let x = Tensor.uniform([1, 3, size, size], rng: &rng)
+  let targets = (0..<(size * size)).map { _ in Int(rng.next() % 2) }
+  let fwd = medianMs { _ = withNoGrad { net(x, training: false) } }
+  results.append(("B0 net \(size)² fwd", fwd))
+  if only == "B0fwd" { return }  // forward only, for profiling
+  let step = medianMs {
+    opt.zeroGrad()
+    net(x, training: true).crossEntropy(targets: targets).backward()
+    opt.step()
+  }
+  results.append(("B0 net \(size)² train step", step))
+}
+
+if selected("LiteMLA") { attentionCase() }
+if selected("B0") || only == "B0fwd" { b0Case(size: 1024) }
 
 /// Runs the PyTorch peer; `[:]` when it cannot.
 func peer() -> [String: Double] {

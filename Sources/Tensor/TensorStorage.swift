@@ -5,6 +5,10 @@ import Synchronization
 /// Tensors share a storage when one is a reshape of another. The class
 /// counts live instances so tests can prove that training loops release
 /// every intermediate buffer.
+///
+/// Large buffers come from and go back to `BufferPool`, so a training loop
+/// that allocates the same shapes every step reuses memory that is already
+/// mapped instead of page-faulting fresh pages in on every call.
 final class TensorStorage: @unchecked Sendable {
   /// Number of storages currently alive in the process.
   static let live = Atomic<Int>(0)
@@ -16,7 +20,7 @@ final class TensorStorage: @unchecked Sendable {
 
   /// Allocates `count` elements whose contents are undefined.
   init(uninitializedCount count: Int) {
-    pointer = .allocate(capacity: Swift.max(count, 1))
+    pointer = BufferPool.take(count: count)
     self.count = count
     Self.live.add(1, ordering: .relaxed)
   }
@@ -28,7 +32,82 @@ final class TensorStorage: @unchecked Sendable {
   }
 
   deinit {
-    pointer.deallocate()
+    BufferPool.give(pointer, count: count)
     Self.live.subtract(1, ordering: .relaxed)
   }
+}
+
+/// A process-wide cache of freed large `Float` buffers, keyed by exact
+/// element count.
+///
+/// Buffers under `minimumCount` elements go straight to the allocator
+/// (malloc serves those from its own free lists). Larger ones are kept for
+/// the next request of the same count, up to `capacityBytes` in all; past
+/// that they are freed. Exact counts suit training and inference loops,
+/// which repeat the same shapes.
+enum BufferPool {
+  /// Smallest buffer (in elements) that is cached: 64 KiB.
+  static let minimumCount = 16_384
+  /// Most bytes the cache holds while they are unused.
+  static let capacityBytes = 1 << 30
+
+  /// A buffer address that may cross threads (the pool owns it alone).
+  private struct Address: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Float>
+  }
+
+  private struct State: Sendable {
+    var free: [Int: [Address]] = [:]
+    var bytes = 0
+  }
+
+  private static let state = Mutex(State())
+
+  /// A buffer of at least one and at least `count` elements.
+  static func take(count: Int) -> UnsafeMutablePointer<Float> {
+    if count >= minimumCount {
+      let cached = state.withLock { s -> Address? in
+        guard let p = s.free[count]?.popLast() else { return nil }
+        s.bytes -= count * MemoryLayout<Float>.stride
+        return p
+      }
+      if let cached { return cached.pointer }
+    }
+    return .allocate(capacity: Swift.max(count, 1))
+  }
+
+  /// Returns a buffer obtained from `take(count:)`.
+  static func give(_ pointer: UnsafeMutablePointer<Float>, count: Int) {
+    if count >= minimumCount {
+      let bytes = count * MemoryLayout<Float>.stride
+      let kept = state.withLock { s -> Bool in
+        guard s.bytes + bytes <= capacityBytes else { return false }
+        s.free[count, default: []].append(Address(pointer: pointer))
+        s.bytes += bytes
+        return true
+      }
+      if kept { return }
+    }
+    pointer.deallocate()
+  }
+
+  /// Bytes held by unused cached buffers.
+  static var cachedBytes: Int { state.withLock { $0.bytes } }
+
+  /// Frees every cached buffer.
+  static func releaseAll() {
+    let buffers = state.withLock { s -> [Address] in
+      let all = s.free.values.flatMap { $0 }
+      s.free.removeAll()
+      s.bytes = 0
+      return all
+    }
+    for a in buffers { a.pointer.deallocate() }
+  }
+}
+
+extension Tensor {
+  /// Frees the memory that the module keeps for reuse (buffers of released
+  /// tensors, kept so repeated shapes need no fresh pages).
+  public static func releaseCachedMemory() { BufferPool.releaseAll() }
 }

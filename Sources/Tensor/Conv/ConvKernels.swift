@@ -1,11 +1,15 @@
 /// Chooses the kernel for each convolution pass.
 ///
 /// - Forward and input gradient: oneDNN (blocked layouts inside, reorders
-///   at the edges), falling back to our own kernels if a oneDNN call fails.
+///   at the edges), falling back to our own kernels if a oneDNN call fails;
+///   depthwise forwards with up to 32 channels (stride 1 or 2) run our own.
 /// - Weight gradient: oneDNN, except depthwise, where oneDNN 2.6 has no
 ///   fast kernel (about 260 ms for 5×5 at 64×512², see STACK.md) and our
 ///   direct loops run instead.
 /// - Own kernels: direct loops for depthwise, im2col + sgemm otherwise.
+/// - 1×1, stride-1, unpadded convolutions always run as plain sgemm
+///   (`Conv2DGemm`, no im2col): no layout reorders, and OpenBLAS's
+///   AVX-512/AVX2 kernels beat a direct Swift loop (tried: 1.5–3× slower).
 /// - Small convolutions (under `dnnlMinimumWork` multiply-adds, 2^24) always run
 ///   our own kernels: oneDNN's OpenMP team costs more than it saves there,
 ///   and its idle threads spin (libgomp's default wait policy), starving
@@ -18,6 +22,10 @@ enum ConvKernels {
   /// Whether `g` goes to oneDNN; `prefer` overrides the size rule.
   static func usesDNNL(_ g: ConvGeometry, prefer: Bool?) -> Bool {
     if let prefer { return prefer }
+    // A 1×1 convolution over NCHW is one sgemm per image and group with no
+    // layout change, while oneDNN would reorder input and output to its
+    // blocked layout and back on every call (memory-bound either way).
+    if g.isPointwise { return false }
     let work = g.batch * g.outChannels * g.outH * g.outW * g.patch
     return work >= dnnlMinimumWork
   }
@@ -28,7 +36,12 @@ enum ConvKernels {
     bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
     preferDNNL: Bool? = nil
   ) {
-    guard usesDNNL(g, prefer: preferDNNL) else {
+    // Few-channel depthwise forwards: oneDNN's NCHW↔blocked reorders cost
+    // more than the convolution (B0 at 1024²: 8 channels at 512², 15 ms
+    // there against 7 ms for `forwardPadded`).
+    let ownDepthwise = preferDNNL == nil && DepthwiseConv.hasPaddedForward(g)
+      && g.inChannels <= 32
+    guard usesDNNL(g, prefer: preferDNNL) && !ownDepthwise else {
       ownForward(g, x: x, w: w, bias: bias, y: y)
       return
     }

@@ -4,6 +4,7 @@ import Foundation
 extension Tensor {
   /// Applies `f` element-wise; `derivative(x, y)` gives dy/dx at input `x`
   /// with output `y`.
+  @inline(__always)
   func map(
     op: String, _ f: (Float) -> Float,
     derivative: @escaping (Float, Float) -> Float
@@ -26,9 +27,34 @@ extension Tensor {
     }
   }
 
-  /// max(x, 0).
+  /// max(x, 0). Runs `Elementwise.relu`; `reluReference` is the plain
+  /// definition it is tested against.
   public func relu() -> Tensor {
+    vectorised(Elementwise.relu, backward: Elementwise.reluBackward)
+  }
+
+  /// max(x, 0) through `map` (scalar; the reference for `relu`).
+  func reluReference() -> Tensor {
     map(op: "relu", { Swift.max($0, 0) }, derivative: { x, _ in x > 0 ? 1 : 0 })
+  }
+
+  /// An element-wise op from a forward kernel `(count, x, y)` and a
+  /// backward kernel `(count, x, gy, gx)` that needs only the input.
+  private func vectorised(
+    _ forward: (Int, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void,
+    backward: @escaping (
+      Int, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>
+    ) -> Void
+  ) -> Tensor {
+    let out = Tensor.empty(shape)
+    forward(count, storage.pointer, out.storage.pointer)
+    return Tensor.result(
+      shape: shape, storage: out.storage, parents: [self]
+    ) { g, _ in
+      let gx = Tensor.empty(self.shape)
+      backward(self.count, self.storage.pointer, g.storage.pointer, gx.storage.pointer)
+      return [gx]
+    }
   }
 
   /// Gaussian error linear unit in its exact form, x·Φ(x) with
@@ -49,8 +75,14 @@ extension Tensor {
     return phi + x * density
   }
 
-  /// x · min(max(x + 3, 0), 6) / 6.
+  /// x · min(max(x + 3, 0), 6) / 6. Runs `Elementwise.hardswish`;
+  /// `hardswishReference` is the plain definition it is tested against.
   public func hardswish() -> Tensor {
+    vectorised(Elementwise.hardswish, backward: Elementwise.hardswishBackward)
+  }
+
+  /// Hardswish through `map` (scalar; the reference for `hardswish`).
+  func hardswishReference() -> Tensor {
     map(
       op: "hardswish",
       { x in x * Swift.min(Swift.max(x + 3, 0), 6) / 6 },

@@ -56,7 +56,13 @@ extension Tensor {
         geo, x: x.storage.pointer, w: weight.storage.pointer, gy: gy,
         gx: gx?.storage.pointer, gw: gw?.storage.pointer)
       var grads: [Tensor?] = [gx, gw]
-      if bias != nil { grads.append(g.sum(dims: [0, 2, 3])) }
+      if bias != nil {
+        grads.append(
+          Tensor.vector(
+            Elementwise.channelSums(
+              gy, batch: geo.batch, channels: geo.outChannels,
+              spatial: geo.outH * geo.outW)))
+      }
       return grads
     }
   }

@@ -2,9 +2,7 @@
 extension Tensor {
   /// Sum of all elements, a one-element tensor of shape `[]`.
   public func sum() -> Tensor {
-    let p = storage.pointer
-    var acc: Double = 0
-    for i in 0..<count { acc += Double(p[i]) }
+    let acc = Elementwise.sum(storage.pointer, count: count)
     let out = Tensor(Float(acc))
     return Tensor.result(
       shape: [], storage: out.storage, parents: [self]
@@ -25,13 +23,13 @@ extension Tensor {
     kept[d] = 1
     let out = Tensor.empty(kept)
     let px = storage.pointer, po = out.storage.pointer
-    Parallel.forEach(outer, costPerItem: n * inner) { o in
-      let dst = po + o * inner
-      dst.initialize(repeating: 0, count: inner)
-      for k in 0..<n {
-        let src = px + (o * n + k) * inner
-        for i in 0..<inner { dst[i] += src[i] }
+    if inner == 1 {
+      // Rows of n contiguous values: vectorised row sums.
+      Parallel.forEach(outer, costPerItem: n) { o in
+        po[o] = Float(Elementwise.sum(px + o * n, count: n))
       }
+    } else {
+      sumStrided(px, po, outer: outer, n: n, inner: inner)
     }
     var outShape = kept
     if !keepDim { outShape.remove(at: d) }
@@ -39,6 +37,21 @@ extension Tensor {
       shape: outShape, storage: out.storage, parents: [self]
     ) { g, _ in
       [g.reshaped(kept).broadcasted(to: self.shape)]
+    }
+  }
+
+  /// `po[o·inner + i] = Σ_k px[(o·n + k)·inner + i]`.
+  private func sumStrided(
+    _ px: UnsafeMutablePointer<Float>, _ po: UnsafeMutablePointer<Float>,
+    outer: Int, n: Int, inner: Int
+  ) {
+    Parallel.forEach(outer, costPerItem: n * inner) { o in
+      let dst = po + o * inner
+      dst.initialize(repeating: 0, count: inner)
+      for k in 0..<n {
+        let src = px + (o * n + k) * inner
+        for i in 0..<inner { dst[i] += src[i] }
+      }
     }
   }
 
@@ -70,8 +83,12 @@ extension Tensor {
       preconditionFailure(
         "broadcasted: \(shape) does not broadcast to \(target)")
     }
-    let zeros = Tensor.zeros(target)
-    let out = Tensor.broadcastKernel(self, zeros, op: "broadcast") { a, _ in a }
+    // The second operand only supplies the dimensions `self` lacks (1
+    // where `self` already has the target's size), not a full target.
+    let padded = [Int](repeating: 1, count: target.count - rank) + shape
+    let stretch = (0..<target.count).map { padded[$0] == target[$0] ? 1 : target[$0] }
+    let out = Tensor.broadcastLanes(
+      self, Tensor.zeros(stretch), Elementwise.First.self, name: "broadcast")
     return Tensor.result(
       shape: target, storage: out.storage, parents: [self]
     ) { g, _ in
