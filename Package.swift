@@ -71,7 +71,9 @@ let package = Package(
 
     .executableTarget(
       name: "holohisto",
-      dependencies: ["SlideIO", "Sampling", "Evaluation", "Model", "Training"]),
+      dependencies: [
+        "SlideIO", "Sampling", "Evaluation", "Model", "Training", "Inference", "Exports",
+      ]),
 
     // MARK: Benchmarks (release builds; see BENCHMARKS.md)
 

@@ -5,9 +5,11 @@ import SlideIO
 /// ``SlideIO/Slide`` at level 0, patch by patch, so masks of any size are
 /// scored in memory bounded by two patches.
 ///
-/// Label values: the red sample of each mask pixel is its class, except
-/// 255, which is class 1 (binary masks are stored 0/255). Values at or
-/// above ``classCount`` (other than 255) are an error.
+/// Label values: the stored sample of single-channel masks (grey or
+/// palette label TIFFs and PNGs; the palette's colours are ignored), else
+/// the red sample, is the class, except 255, which is class 1 (binary
+/// masks are stored 0/255). Values at or above ``classCount`` (other than
+/// 255) are an error.
 public struct DiceEvaluator: Sendable {
   /// Number of classes including background (2 for binary masks).
   public var classCount: Int
@@ -45,8 +47,10 @@ public struct DiceEvaluator: Sendable {
           width: min(patchSize.width, size.width - x),
           height: min(patchSize.height, size.height - y))
         let origin = LevelPoint(x: x, y: y)
-        try prediction.readRegion(levelOrigin: origin, level: 0, size: area, into: &predicted)
-        try truth.readRegion(levelOrigin: origin, level: 0, size: area, into: &expected)
+        try prediction.readRegion(
+          levelOrigin: origin, level: 0, size: area, into: &predicted, values: .stored)
+        try truth.readRegion(
+          levelOrigin: origin, level: 0, size: area, into: &expected, values: .stored)
         let (counts, scored) = try count(
           predicted, expected, x: x, y: y, tissue: tissue,
           paths: (prediction.path, truth.path))

@@ -207,9 +207,11 @@ public final class LabelSource: Sendable {
   ) throws {
     // a label level of exactly this size: copy one to one
     if let same = labelSlide.properties.levels.firstIndex(where: { $0.size == levelInfo.size }) {
-      let image = try labelSlide.readRegion(
+      var image = RGBImage(width: 0, height: 0)
+      try labelSlide.readRegion(
         levelOrigin: LevelPoint(x: inside.x, y: inside.y), level: same,
-        size: PixelSize(width: inside.width, height: inside.height))
+        size: PixelSize(width: inside.width, height: inside.height), into: &image,
+        values: .stored)
       let part = convert(image)
       Self.place(part, inside, in: &labels, region: region)
       return
@@ -236,7 +238,7 @@ public final class LabelSource: Sendable {
       let bandHeight = min(bandRows, labelInfo.size.height - bandTop)
       try labelSlide.readRegion(
         levelOrigin: LevelPoint(x: firstColumn, y: bandTop), level: labelLevel,
-        size: PixelSize(width: spanWidth, height: bandHeight), into: &image)
+        size: PixelSize(width: spanWidth, height: bandHeight), into: &image, values: .stored)
       table.withUnsafeBufferPointer { table in
         image.pixels.withUnsafeBufferPointer { rgb in
           labels.withUnsafeMutableBufferPointer { output in

@@ -113,7 +113,8 @@ public final class Slide: Sendable {
   /// a fresh multi-megabyte array per read costs page faults and zeroing
   /// that can rival the decoding itself.
   public func readRegion(
-    levelOrigin: LevelPoint, level: Int, size: PixelSize, into image: inout RGBImage
+    levelOrigin: LevelPoint, level: Int, size: PixelSize, into image: inout RGBImage,
+    values: PixelValues = .rendered
   ) throws {
     try checkLevel(level)
     let byteCount = try checkedByteCount(size)
@@ -125,8 +126,23 @@ public final class Slide: Sendable {
         })
     }
     try image.pixels.withUnsafeMutableBufferPointer { buffer in
-      try backend.read(level: level, origin: levelOrigin, size: size, into: buffer)
+      switch values {
+      case .rendered:
+        try backend.read(level: level, origin: levelOrigin, size: size, into: buffer)
+      case .stored:
+        try backend.readStored(level: level, origin: levelOrigin, size: size, into: buffer)
+      }
     }
+  }
+
+  /// What a read returns for images with one 8-bit sample per pixel.
+  public enum PixelValues: Sendable {
+    /// What a viewer shows: palette colours, min-is-white inverted.
+    case rendered
+    /// The stored sample `v` as `(v, v, v)`: a label mask's class values,
+    /// whatever colours its palette gives them. Images with colour samples
+    /// read as rendered.
+    case stored
   }
 
   /// Reads a whole level.

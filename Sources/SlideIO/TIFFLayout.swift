@@ -27,6 +27,8 @@ enum TIFFPixelFormat: Sendable, Equatable {
   /// JPEG-compressed 8-bit RGB, YCbCr or grey tiles, decoded by
   /// ``JPEGTileDecoder`` (libjpeg-turbo) straight from the raw tile bytes.
   case jpeg(photometricRGB: Bool)
+  /// 8-bit palette images: `colormap` holds 256 × (r, g, b), 8 bits each.
+  case palette8(colormap: [UInt8])
   /// Anything else libtiff can render (palette, 16-bit, planar, CMYK, …)
   /// through its RGBA interface, which returns premultiplied ABGR rows
   /// bottom-up. Slower, but correct for every variant libtiff knows.
@@ -96,6 +98,11 @@ extension TIFFLevelLayout {
     let simple =
       bits == 8 && sampleFormat == 1 && planar == 1 && (grey || colour)
       && samples >= colourSamples
+    if photometric == PHOTOMETRIC_PALETTE, bits == 8, samples == 1, planar == 1,
+      sampleFormat == 1, let map = colormap(handle)
+    {
+      return .palette8(colormap: map)
+    }
     let jpegLayout = samples == (grey ? 1 : 3) && photometric != PHOTOMETRIC_MINISWHITE
     if simple && compression == COMPRESSION_JPEG && jpegLayout {
       return .jpeg(photometricRGB: photometric == PHOTOMETRIC_RGB)
@@ -115,11 +122,37 @@ extension TIFFLevelLayout {
     }
 
     var reason = [CChar](repeating: 0, count: 1024)
+    // (palette images other than 8-bit go through libtiff's renderer)
     guard TIFFRGBAImageOK(handle.tif, &reason) == 1 else {
       let text = String(decoding: reason.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) },
         as: UTF8.self)
       throw SlideError.unsupportedFormat(path: path, detail: "libtiff: \(text)")
     }
     return .rgba
+  }
+}
+
+extension TIFFLevelLayout {
+  /// The 8-bit palette's colour map as 256 × (r, g, b), each the high byte
+  /// of libtiff's 16-bit entry.
+  static func colormap(_ handle: TIFFHandle) -> [UInt8]? {
+    var red: UnsafeMutablePointer<UInt16>? = nil
+    var green: UnsafeMutablePointer<UInt16>? = nil
+    var blue: UnsafeMutablePointer<UInt16>? = nil
+    let ok = withUnsafeMutablePointer(to: &red) { r in
+      withUnsafeMutablePointer(to: &green) { g in
+        withUnsafeMutablePointer(to: &blue) { b in
+          withVaList([r, g, b]) { TIFFVGetField(handle.tif, UInt32(TIFFTAG_COLORMAP), $0) }
+        }
+      }
+    }
+    guard ok == 1, let red, let green, let blue else { return nil }
+    var map = [UInt8](repeating: 0, count: 768)
+    for i in 0..<256 {
+      map[i * 3] = UInt8(red[i] >> 8)
+      map[i * 3 + 1] = UInt8(green[i] >> 8)
+      map[i * 3 + 2] = UInt8(blue[i] >> 8)
+    }
+    return map
   }
 }

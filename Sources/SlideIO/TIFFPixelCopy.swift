@@ -17,6 +17,10 @@ enum TIFFPixelCopy {
       copyChunky(
         tile, layout: layout, tileOrigin: tileOrigin, visible: visible, target: target,
         samples: samples, grey: grey, minIsWhite: minIsWhite, alpha: alpha)
+    case .palette8(let colormap):
+      copyPalette(
+        tile, layout: layout, tileOrigin: tileOrigin, visible: visible, target: target,
+        colormap: colormap)
     case .jpeg:
       copyChunky(
         tile, layout: layout, tileOrigin: tileOrigin, visible: visible, target: target,
@@ -51,6 +55,13 @@ enum TIFFPixelCopy {
           d[i * 3 + 1] = g
           d[i * 3 + 2] = b
         }
+      case (true, _) where target.stored:
+        for i in 0..<count {
+          let v = s[i * samples]
+          d[i * 3] = v
+          d[i * 3 + 1] = v
+          d[i * 3 + 2] = v
+        }
       case (true, _):
         for i in 0..<count {
           let p = s + i * samples
@@ -59,6 +70,32 @@ enum TIFFPixelCopy {
           d[i * 3] = r
           d[i * 3 + 1] = r
           d[i * 3 + 2] = r
+        }
+      }
+    }
+  }
+
+  /// Palette indices → colours, or the indices themselves for stored reads.
+  private static func copyPalette(
+    _ tile: UnsafeBufferPointer<UInt8>, layout: TIFFLevelLayout, tileOrigin: (x: Int, y: Int),
+    visible: PixelRect, target: OutputTarget, colormap: [UInt8]
+  ) {
+    let src = tile.baseAddress!
+    colormap.withUnsafeBufferPointer { map in
+      for y in visible.y..<visible.maxY {
+        let s = src + (y - tileOrigin.y) * layout.tileWidth + (visible.x - tileOrigin.x)
+        let d = target.pointer(x: visible.x, y: y)
+        for i in 0..<visible.width {
+          let v = Int(s[i])
+          if target.stored {
+            d[i * 3] = s[i]
+            d[i * 3 + 1] = s[i]
+            d[i * 3 + 2] = s[i]
+          } else {
+            d[i * 3] = map[v * 3]
+            d[i * 3 + 1] = map[v * 3 + 1]
+            d[i * 3 + 2] = map[v * 3 + 2]
+          }
         }
       }
     }

@@ -97,6 +97,20 @@ final class TIFFReader: SlideBackend, @unchecked Sendable {
     level: Int, origin: LevelPoint, size: PixelSize,
     into output: UnsafeMutableBufferPointer<UInt8>
   ) throws {
+    try read(level: level, origin: origin, size: size, into: output, stored: false)
+  }
+
+  func readStored(
+    level: Int, origin: LevelPoint, size: PixelSize,
+    into output: UnsafeMutableBufferPointer<UInt8>
+  ) throws {
+    try read(level: level, origin: origin, size: size, into: output, stored: true)
+  }
+
+  private func read(
+    level: Int, origin: LevelPoint, size: PixelSize,
+    into output: UnsafeMutableBufferPointer<UInt8>, stored: Bool
+  ) throws {
     let layout = levels[level]
     let region = PixelRect(x: origin.x, y: origin.y, width: size.width, height: size.height)
     let inside = region.intersection(
@@ -119,7 +133,8 @@ final class TIFFReader: SlideBackend, @unchecked Sendable {
     let tiles = found
 
     let workers = min(threads, tiles.count)
-    let target = OutputTarget(base: output.baseAddress!, region: region, clip: inside)
+    let target = OutputTarget(
+      base: output.baseAddress!, region: region, clip: inside, stored: stored)
     let pool = pools[level]
     if workers <= 1 {
       try decode(tiles[...], layout: layout, pool: pool, into: target)
@@ -193,10 +208,10 @@ final class TIFFReader: SlideBackend, @unchecked Sendable {
         into: scratch.baseAddress!, pitch: layout.tileWidth * 3)
       try check(failure, tile: tile)
       ok = true
-    case (.chunky8, true):
+    case (.chunky8, true), (.palette8, true):
       ok = TIFFReadEncodedTile(
         tif, handle.index(of: tile), scratch.baseAddress, tmsize_t(scratch.count)) >= 0
-    case (.chunky8, false):
+    case (.chunky8, false), (.palette8, false):
       ok = TIFFReadEncodedStrip(
         tif, handle.index(of: tile), scratch.baseAddress, tmsize_t(scratch.count)) >= 0
     case (.rgba, true):
@@ -247,6 +262,8 @@ struct OutputTarget: @unchecked Sendable {
   let base: UnsafeMutablePointer<UInt8>
   let region: PixelRect
   let clip: PixelRect
+  /// Single-sample images write their stored sample, not its rendering.
+  var stored = false
 
   /// Address of level pixel (x, y), which must lie inside `region`.
   func pointer(x: Int, y: Int) -> UnsafeMutablePointer<UInt8> {
@@ -325,6 +342,8 @@ extension TIFFHandle {
       case .jpeg(let photometricRGB):
         decoder = try JPEGTileDecoder(handle: handle, photometricRGB: photometricRGB)
         tileBytes = layout.tileWidth * layout.tileHeight * 3
+      case .palette8:
+        tileBytes = Int(layout.tiled ? TIFFTileSize(handle.tif) : TIFFStripSize(handle.tif))
       case .chunky8(_, _, _, _, let jpegToRGB):
         if jpegToRGB { handle.set(TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB) }
         tileBytes = Int(layout.tiled ? TIFFTileSize(handle.tif) : TIFFStripSize(handle.tif))

@@ -20,6 +20,7 @@ enum HoloHisto {
       \(pad(EvaluateCommand.name))\(EvaluateCommand.summary)
       \(pad(CompareCommand.name))\(CompareCommand.summary)
       \(pad(TrainCommand.name))\(TrainCommand.summary)
+      \(pad(SegmentCommand.name))\(SegmentCommand.summary)
 
     OPTIONS:
       -h, --help  Show this help.
@@ -45,7 +46,7 @@ enum HoloHisto {
 
   private static func dispatch(_ arguments: [String]) throws {
     guard let first = arguments.first else {
-      throw UsageError("missing subcommand (info, tissue, evaluate, compare or train)")
+      throw UsageError("missing subcommand (info, tissue, evaluate, compare, train or segment)")
     }
     let rest = Array(arguments.dropFirst())
     switch first {
@@ -78,10 +79,15 @@ enum HoloHisto {
         return Console.out(TrainCommand.help)
       }
       try TrainCommand(arguments: rest).run()
+    case SegmentCommand.name:
+      if ArgumentScanner.asksForHelp(rest) {
+        return Console.out(SegmentCommand.help)
+      }
+      try SegmentCommand(arguments: rest).run()
     default:
       if first.hasPrefix("-") { throw UsageError("unknown option '\(first)'") }
       throw UsageError(
-        "unknown subcommand '\(first)' (expected info, tissue, evaluate, compare or train)")
+        "unknown subcommand '\(first)' (expected info, tissue, evaluate, compare, train or segment)")
     }
   }
 

@@ -91,6 +91,15 @@ final class LabelTIFFWriterTests: XCTestCase {
       }
     }
 
+    // Stored reads return the class values themselves, not the colours.
+    let slide = try Slide(path: path)
+    var stored = RGBImage(width: 0, height: 0)
+    try slide.readRegion(
+      levelOrigin: LevelPoint(x: 0, y: 0), level: 0, size: slide.dimensions, into: &stored,
+      values: .stored)
+    let values = stride(from: 0, to: stored.pixels.count, by: 3).map { stored.pixels[$0] }
+    XCTAssertEqual(values, mask.labels)
+
     try keepForPythonCheck(path, mask: mask)
   }
 
