@@ -115,7 +115,8 @@ public final class SlideSegmenter {
       }
       summary.tissueTiles += tissueTiles.count
       for batchStart in stride(from: 0, to: tissueTiles.count, by: options.batchSize) {
-        let batch = Array(tissueTiles[batchStart..<min(tissueTiles.count, batchStart + options.batchSize)])
+        let batchEnd = min(tissueTiles.count, batchStart + options.batchSize)
+        let batch = Array(tissueTiles[batchStart..<batchEnd])
         let readStart = DispatchTime.now()
         let input = try readTiles(
           slide, xs: batch, y: y, tile: tile, downsample: d, level: level,

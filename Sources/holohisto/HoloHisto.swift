@@ -87,7 +87,8 @@ enum HoloHisto {
     default:
       if first.hasPrefix("-") { throw UsageError("unknown option '\(first)'") }
       throw UsageError(
-        "unknown subcommand '\(first)' (expected info, tissue, evaluate, compare, train or segment)")
+        "unknown subcommand '\(first)' "
+          + "(expected info, tissue, evaluate, compare, train or segment)")
     }
   }
 

@@ -38,7 +38,8 @@ struct TinyTileSource: BatchSource {
     for y in 0..<h {
       for x in 0..<w {
         for c in 0..<3 {
-          out.pixels[(y * w + x) * 3 + c] = image.pixels[(y * factor * image.width + x * factor) * 3 + c]
+          let source = (y * factor * image.width + x * factor) * 3 + c
+          out.pixels[(y * w + x) * 3 + c] = image.pixels[source]
         }
       }
     }
