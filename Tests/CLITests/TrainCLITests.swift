@@ -80,6 +80,31 @@ final class TrainCLITests: XCTestCase {
       XCTAssertTrue((0...1).contains(dice), String(row))
     }
 
+    // The model segments a tile as a one-level slide (no µm/px: explicit
+    // downsample) into a label TIFF with GeoJSON, overlay and summary.
+    let image = tiles.appendingPathComponent("images/train/\(try stems()[0]).jpg").path
+    let mask = work.appendingPathComponent("seg.tif").path
+    let noScale = try CLIRunner.run([
+      "segment", image, "--model", straight.appendingPathComponent("best").path, "-o", mask,
+    ])
+    XCTAssertEqual(noScale.status, 1)
+    XCTAssertTrue(noScale.stderr.contains("µm per pixel is unknown"), noScale.stderr)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: mask))
+    let segmented = try CLIRunner.run([
+      "segment", image, "--model", straight.appendingPathComponent("best").path, "-o", mask,
+      "--downsample", "8", "--tile", "64", "--overlap", "8",
+    ])
+    XCTAssertEqual(segmented.status, 0, segmented.stderr)
+    for suffix in [".tif", ".geojson", ".overlay.png", ".summary.json"] {
+      let path = work.appendingPathComponent("seg\(suffix)").path
+      XCTAssertTrue(FileManager.default.fileExists(atPath: path), path)
+    }
+    let info = try CLIRunner.run(["info", mask, "--json"])
+    XCTAssertTrue(info.stdout.contains("\"width\":1600"), info.stdout)
+    let geojson = try JSONSerialization.jsonObject(
+      with: Data(contentsOf: work.appendingPathComponent("seg.geojson"))) as! [String: Any]
+    XCTAssertEqual(geojson["type"] as? String, "FeatureCollection")
+
     // Start again in another folder and SIGKILL it once a checkpoint exists.
     let killed = work.appendingPathComponent("killed")
     let process = Process()
