@@ -71,9 +71,11 @@ struct TrainCommand {
     let source = try TileBatchSource(config: config)
     let validation = try source.validationCases()
     let model = try SegmentationModel(config: config.model, seed: config.seed)
+    // Patches for the next steps are read and augmented on another thread
+    // while the model trains on this one.
     let trainer = Trainer(
-      config: config, model: model, source: source, validation: validation,
-      outputFolder: output)
+      config: config, model: model, source: PrefetchingBatchSource(source),
+      validation: validation, outputFolder: output)
     if try trainer.resumeIfPossible() {
       Console.error("resuming from step \(trainer.step) of \(config.steps)")
     } else {

@@ -177,6 +177,19 @@ final class TrainingTests: XCTestCase {
     XCTAssertLessThan(late, early * 0.85, "losses \(losses)")
   }
 
+  /// Read-ahead hands out exactly the wrapped source's batches, in any
+  /// order of requests (sequential, a repeat, a jump as after a resume).
+  func testPrefetchingGivesTheSameBatches() throws {
+    let source = try TinyTileSource(seed: 8)
+    let prefetching = PrefetchingBatchSource(source, depth: 3)
+    for step in [0, 1, 2, 3, 3, 7, 8, 2] {
+      let a = try prefetching.batch(step: step)
+      let b = try source.batch(step: step)
+      XCTAssertEqual(a.images.scalars, b.images.scalars, "step \(step)")
+      XCTAssertEqual(a.labels, b.labels, "step \(step)")
+    }
+  }
+
   func testScheduleWarmsUpThenDecays() {
     let s = LearningRateSchedule(peak: 1, warmup: 4, total: 14, floor: 0.1)
     XCTAssertEqual(s.rate(step: 0), 0.25)
