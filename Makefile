@@ -20,10 +20,17 @@ build: setup
 release: setup
 	$(SWIFT) build -c release
 
+DEMO_TILE := demo/kidney-pas-163.jpg
+DEMO_TRUTH := demo/kidney-pas-163-mask.png
+MODEL := models/glomeruli/holohisto
+
 demo: release
 	@mkdir -p $(DEMO_OUT)
 	.build/release/holohisto info $(DEMO_SLIDE)
 	.build/release/holohisto tissue $(DEMO_SLIDE) -o $(DEMO_OUT)/tissue.png
+	.build/release/holohisto segment $(DEMO_TILE) --model $(MODEL) --downsample 2 \
+	  -o $(DEMO_OUT)/kidney-163.tif
+	.build/release/holohisto evaluate --pred $(DEMO_OUT)/kidney-163.tif --truth $(DEMO_TRUTH)
 
 test: setup
 	$(SWIFT) build --build-tests

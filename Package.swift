@@ -90,7 +90,8 @@ let package = Package(
     .testTarget(name: "SamplingTests", dependencies: ["Sampling", "SlideIO"]),
     .testTarget(name: "CLITests", dependencies: ["SlideIO"]),
     .testTarget(
-      name: "TrainingTests", dependencies: ["Training", "Model", "Tensor", "SlideIO"]),
+      name: "TrainingTests",
+      dependencies: ["Training", "Model", "Tensor", "SlideIO", "Sampling"]),
     .testTarget(name: "ExportsTests", dependencies: ["Exports", "SlideIO"]),
     .testTarget(
       name: "InferenceTests", dependencies: ["Inference", "Sampling", "SlideIO", "Tensor"]),

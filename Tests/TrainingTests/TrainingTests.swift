@@ -1,5 +1,6 @@
 import Foundation
 import Model
+import Sampling
 import SlideIO
 import Tensor
 import XCTest
@@ -227,4 +228,30 @@ func temporaryFolder(_ test: XCTestCase) throws -> URL {
   try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
   test.addTeardownBlock { try? FileManager.default.removeItem(at: url) }
   return url
+}
+
+/// The model shipped in models/glomeruli loads and segments a real test
+/// tile it never saw (tile 163; its recorded Dice is 0.954).
+final class ShippedModelTests: XCTestCase {
+  func testShippedModelSegmentsATestTile() throws {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .deletingLastPathComponent().deletingLastPathComponent()
+    let data = root.deletingLastPathComponent()
+      .appendingPathComponent("shared/data/labeled/hubmap-glomeruli-cnsiu")
+    let folder = try temporaryFolder(self)
+    for (kind, ext) in [("images", "jpg"), ("masks", "png")] {
+      let target = folder.appendingPathComponent("\(kind)/test")
+      try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+      try FileManager.default.copyItem(
+        at: data.appendingPathComponent("\(kind)/test/163.\(ext)"),
+        to: target.appendingPathComponent("163.\(ext)"))
+    }
+    let model = try Checkpoint.load(
+      stem: root.appendingPathComponent("models/glomeruli/holohisto").path)
+    XCTAssertEqual(model.config.variant, .holohisto)
+    let dataset = try TileFolderDataset(root: folder.path, split: "test")
+    let scores = try TileScorer.score(model: model, dataset: dataset, downsample: 2)
+    XCTAssertEqual(scores.count, 1)
+    XCTAssertEqual(scores[0].dice, 0.954, accuracy: 0.01)
+  }
 }
