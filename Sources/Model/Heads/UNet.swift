@@ -34,10 +34,19 @@ struct UNet {
     }
     skips.removeLast()
     for level in dec {
-      let s = skips.removeLast()
-      let up = x.resizeBilinear(height: s.shape[2], width: s.shape[3])
-      x = level(Tensor.concat([up, s], dim: 1), training: training)
+      // Joined in a helper so the upsampled map and the skip are released
+      // as soon as they are concatenated: at 4K each full-resolution copy
+      // is half a gigabyte, and holding them through the convolutions
+      // pushed the peak past 8 GiB.
+      let joined = Self.join(x, skips.removeLast())
+      x = level(joined, training: training)
     }
     return classifier(x)
+  }
+
+  /// `x` upsampled to `skip`'s size, then concatenated with it on channels.
+  private static func join(_ x: Tensor, _ skip: Tensor) -> Tensor {
+    Tensor.concat(
+      [x.resizeBilinear(height: skip.shape[2], width: skip.shape[3]), skip], dim: 1)
   }
 }
