@@ -201,13 +201,7 @@ public final class SlideSegmenter {
         : Resampler.bilinear(
           image, to: PixelSize(width: tile, height: tile),
           scale: SIMD2(repeating: Double(readSize) / Double(tile)), offset: .zero)
-      input.pixels.withUnsafeBufferPointer { source in
-        for p in 0..<plane {
-          for c in 0..<3 {
-            values[b * 3 * plane + c * plane + p] = Float(source[p * 3 + c]) / 255
-          }
-        }
-      }
+      input.writePlanarUnitFloats(into: &values, offset: b * 3 * plane)
     }
     return try Tensor(shape: [xs.count, 3, tile, tile], values: values)
   }

@@ -45,3 +45,24 @@ public struct RGBImage: Sendable, Equatable {
     return (pixels[i], pixels[i + 1], pixels[i + 2])
   }
 }
+
+extension RGBImage {
+  /// Writes the image as planar floats in [0, 1] (sample / 255) into
+  /// `values` from `offset`: all red samples row-major, then green, then
+  /// blue — one image of an NCHW tensor's batch.
+  public func writePlanarUnitFloats(into values: inout [Float], offset: Int) {
+    let plane = width * height
+    precondition(
+      offset >= 0 && offset + 3 * plane <= values.count,
+      "planar copy of \(width)×\(height) at \(offset) exceeds \(values.count) floats")
+    pixels.withUnsafeBufferPointer { source in
+      values.withUnsafeMutableBufferPointer { target in
+        for p in 0..<plane {
+          for c in 0..<3 {
+            target[offset + c * plane + p] = Float(source[p * 3 + c]) / 255
+          }
+        }
+      }
+    }
+  }
+}

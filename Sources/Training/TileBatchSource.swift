@@ -79,7 +79,7 @@ public struct TileBatchSource: BatchSource {
     var labels = [Int](repeating: 0, count: batchSize * plane)
     for b in 0..<batchSize {
       let patch = try sampler.patch(index: step * batchSize + b)
-      Self.fill(&values, offset: b * 3 * plane, from: patch.image)
+      patch.image.writePlanarUnitFloats(into: &values, offset: b * 3 * plane)
       if let patchLabels = patch.labels {
         for p in 0..<plane {
           let v = patchLabels[p]
@@ -107,25 +107,11 @@ public struct TileBatchSource: BatchSource {
       let smallMask = Resampler.nearest(
         maskRed, sourceSize: mask.size, to: size, scale: scale, offset: .zero, fill: 0)
       var values = [Float](repeating: 0, count: 3 * size.width * size.height)
-      Self.fill(&values, offset: 0, from: small)
+      small.writePlanarUnitFloats(into: &values, offset: 0)
       return ValidationCase(
         name: item.stem,
         image: try Tensor(shape: [1, 3, size.height, size.width], values: values),
         labels: smallMask.map { $0 > 127 ? 1 : 0 })
-    }
-  }
-
-  /// Interleaved RGB bytes → planar floats in [0, 1] at `offset`.
-  static func fill(_ values: inout [Float], offset: Int, from image: RGBImage) {
-    let plane = image.width * image.height
-    image.pixels.withUnsafeBufferPointer { source in
-      values.withUnsafeMutableBufferPointer { target in
-        for p in 0..<plane {
-          for c in 0..<3 {
-            target[offset + c * plane + p] = Float(source[p * 3 + c]) / 255
-          }
-        }
-      }
     }
   }
 }

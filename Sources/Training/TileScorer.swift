@@ -38,7 +38,7 @@ public enum TileScorer {
         Double(image.width) / Double(size.width), Double(image.height) / Double(size.height))
       let small = Resampler.bilinear(image, to: size, scale: scale, offset: .zero)
       var values = [Float](repeating: 0, count: 3 * size.width * size.height)
-      TileBatchSource.fill(&values, offset: 0, from: small)
+      small.writePlanarUnitFloats(into: &values, offset: 0)
       let input = try Tensor(shape: [1, 3, size.height, size.width], values: values)
 
       let predicted = try withNoGrad { () -> [Int] in
