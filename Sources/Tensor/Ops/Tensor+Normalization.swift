@@ -20,16 +20,8 @@ extension Tensor {
     gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
     training: Bool, momentum: Float = 0.1, eps: Float = 1e-5
   ) -> Tensor {
-    precondition(rank >= 2, "batchNorm: input \(shape) has rank < 2")
-    let c = shape[1], n = shape[0]
-    let spatial = count / Swift.max(n * c, 1)
-    for (name, t) in [
-      ("gamma", gamma), ("beta", beta), ("runningMean", runningMean),
-      ("runningVar", runningVar),
-    ] {
-      precondition(
-        t.shape == [c], "batchNorm: \(name) \(t.shape) is not [\(c)]")
-    }
+    let (n, c, spatial) = batchNormGeometry(
+      gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar)
     let m = n * spatial
     let x = self
     let px = storage.pointer
@@ -142,16 +134,8 @@ extension Tensor {
     gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
     training: Bool, momentum: Float = 0.1, eps: Float = 1e-5
   ) -> Tensor {
-    precondition(rank >= 2, "batchNorm: input \(shape) has rank < 2")
-    let c = shape[1], n = shape[0]
-    let spatial = count / Swift.max(n * c, 1)
-    for (name, t) in [
-      ("gamma", gamma), ("beta", beta), ("runningMean", runningMean),
-      ("runningVar", runningVar),
-    ] {
-      precondition(
-        t.shape == [c], "batchNorm: \(name) \(t.shape) is not [\(c)]")
-    }
+    let (n, c, spatial) = batchNormGeometry(
+      gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar)
     let m = n * spatial
     let x = self
     let px = storage.pointer
@@ -342,5 +326,25 @@ extension Tensor {
       let gBeta = Tensor.vector(db)
       return [gx, gGamma, gBeta]
     }
+  }
+}
+
+extension Tensor {
+  /// Checks batch-norm arguments against this `[N, C, …]` input (rank ≥ 2,
+  /// every per-channel tensor `[C]`) and returns N, C and the spatial size;
+  /// shared by the fast path and its reference.
+  func batchNormGeometry(
+    gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor
+  ) -> (n: Int, c: Int, spatial: Int) {
+    precondition(rank >= 2, "batchNorm: input \(shape) has rank < 2")
+    let c = shape[1], n = shape[0]
+    for (name, t) in [
+      ("gamma", gamma), ("beta", beta), ("runningMean", runningMean),
+      ("runningVar", runningVar),
+    ] {
+      precondition(
+        t.shape == [c], "batchNorm: \(name) \(t.shape) is not [\(c)]")
+    }
+    return (n, c, count / Swift.max(n * c, 1))
   }
 }
