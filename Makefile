@@ -6,7 +6,8 @@ SWIFT ?= swift
 # oneDNN's OpenMP threads spin while idle by default and starve the Tensor
 # module's own Dispatch loops on small machines; libgomp reads this at load.
 export OMP_WAIT_POLICY ?= passive
-DEMO_SLIDE := demo/CMU-1-Small-Region.svs
+DEMO_SLIDE := demo/kidney-mosaic.tif
+DEMO_TRUTH := demo/kidney-mosaic-truth.tif
 DEMO_OUT := demo-output
 
 .PHONY: setup build release demo test bench clean
@@ -20,17 +21,17 @@ build: setup
 release: setup
 	$(SWIFT) build -c release
 
-DEMO_TILE := demo/kidney-pas-163.jpg
-DEMO_TRUTH := demo/kidney-pas-163-mask.png
 MODEL := models/glomeruli/holohisto
 
+# The tiles' µm/px is unknown, so the scale is given: the model was trained
+# on the tiles halved (downsample 2).
 demo: release
 	@mkdir -p $(DEMO_OUT)
 	.build/release/holohisto info $(DEMO_SLIDE)
-	.build/release/holohisto tissue $(DEMO_SLIDE) -o $(DEMO_OUT)/tissue.png
-	.build/release/holohisto segment $(DEMO_TILE) --model $(MODEL) --downsample 2 \
-	  -o $(DEMO_OUT)/kidney-163.tif
-	.build/release/holohisto evaluate --pred $(DEMO_OUT)/kidney-163.tif --truth $(DEMO_TRUTH)
+	.build/release/holohisto segment $(DEMO_SLIDE) --model $(MODEL) --downsample 2 \
+	  -o $(DEMO_OUT)/kidney-mosaic.tif
+	.build/release/holohisto evaluate --pred $(DEMO_OUT)/kidney-mosaic.tif \
+	  --truth $(DEMO_TRUTH) --slide $(DEMO_SLIDE)
 
 test: setup
 	$(SWIFT) build --build-tests

@@ -62,7 +62,7 @@ let package = Package(
     .target(name: "Tensor", dependencies: ["COpenBLAS", "CDNNL"]),
     .target(name: "Evaluation", dependencies: ["SlideIO", "Sampling"]),
     .target(name: "Model", dependencies: ["Tensor"]),
-    .target(name: "Exports", dependencies: ["SlideIO", "CTIFF"]),
+    .target(name: "Exports", dependencies: ["SlideIO", "CTIFF", "CZlib"]),
     .target(
       name: "Inference", dependencies: ["Model", "Tensor", "Sampling", "SlideIO", "Exports"]),
     .target(name: "Training", dependencies: ["Model", "Tensor", "Sampling", "SlideIO"]),

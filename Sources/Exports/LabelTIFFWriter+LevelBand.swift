@@ -1,3 +1,4 @@
+import CZlib
 import Foundation
 import SlideIO
 
@@ -11,6 +12,9 @@ final class LevelBand {
   /// The file the tiles go to (the output for level 0, else a spool).
   let file: String
   let tiff: LabelTIFFFile
+  /// The stored bytes of an all-background tile, written without
+  /// compressing each such tile again (most of a slide is background).
+  let zeroTile: [UInt8]?
   private var band: [UInt8]
   private var tile: [UInt8]
   /// Rows held in the current band.
@@ -20,7 +24,11 @@ final class LevelBand {
   /// Tile row the current band fills.
   private var bandIndex = 0
 
-  init(index: Int, size: PixelSize, tileSize: Int, file: String, tiff: LabelTIFFFile) {
+  init(
+    index: Int, size: PixelSize, tileSize: Int, file: String, tiff: LabelTIFFFile,
+    zeroTile: [UInt8]?
+  ) {
+    self.zeroTile = zeroTile
     self.index = index
     self.size = size
     self.tileSize = tileSize
@@ -64,15 +72,55 @@ final class LevelBand {
       try band.withUnsafeBufferPointer { pixels in
         try tile.withUnsafeMutableBytes { raw in
           let out = raw.bindMemory(to: UInt8.self)
+          let tileIndex = bandIndex * tilesAcross + column
+          let start = pixels.baseAddress! + x0
+          if let zeroTile,
+            (0..<rows).allSatisfy({ Self.isZero(start + $0 * width, count: visible) })
+          {
+            try tiff.writeRawTile(index: tileIndex, zeroTile, level: index)
+            return
+          }
           if visible < tileSize || rows < tileSize { out.update(repeating: 0) }
           for r in 0..<rows {
             (out.baseAddress! + r * tileSize).update(
               from: pixels.baseAddress! + r * width + x0, count: visible)
           }
-          try tiff.writeTile(index: bandIndex * tilesAcross + column, raw, level: index)
+          try tiff.writeTile(index: tileIndex, raw, level: index)
         }
       }
     }
+  }
+
+  /// Whether `count` bytes from `start` are all zero (a word at a time).
+  static func isZero(_ start: UnsafePointer<UInt8>, count: Int) -> Bool {
+    var i = 0
+    let raw = UnsafeRawPointer(start)
+    var bits: UInt64 = 0
+    while i + 64 <= count {
+      for k in Swift.stride(from: 0, to: 64, by: 8) {
+        bits |= raw.loadUnaligned(fromByteOffset: i + k, as: UInt64.self)
+      }
+      if bits != 0 { return false }
+      i += 64
+    }
+    while i < count {
+      bits |= UInt64(start[i])
+      i += 1
+    }
+    return bits == 0
+  }
+
+  /// A zlib stream of `tileSize²` zero bytes, as deflate-compressed TIFF
+  /// tiles store it (the horizontal predictor is not used, and would leave
+  /// zeros unchanged anyway); `nil` if zlib fails, and tiles are then
+  /// compressed one by one.
+  static func compressedZeroTile(tileSize: Int, level: Int) -> [UInt8]? {
+    let zeros = [UInt8](repeating: 0, count: tileSize * tileSize)
+    var length = compressBound(uLong(zeros.count))
+    var out = [UInt8](repeating: 0, count: Int(length))
+    let status = compress2(&out, &length, zeros, uLong(zeros.count), Int32(level))
+    guard status == Z_OK else { return nil }
+    return Array(out.prefix(Int(length)))
   }
 
   func startNextBand() {

@@ -144,6 +144,8 @@ public final class LabelTIFFWriter {
     }
 
     // level 0 goes into the output; reduced levels into spool files
+    let zeroTile = LevelBand.compressedZeroTile(
+      tileSize: tileSize, level: min(9, max(1, options.deflateLevel)))
     var levels: [LevelBand] = []
     let mode = isBigTIFF ? "w8" : "w"
     do {
@@ -151,7 +153,8 @@ public final class LabelTIFFWriter {
         let file = index == 0 ? output.temporary : "\(output.temporary).level\(index)"
         let tiff = try LabelTIFFFile(file: file, mode: mode, shownAs: path, level: index)
         let band = LevelBand(
-          index: index, size: levelSize, tileSize: tileSize, file: file, tiff: tiff)
+          index: index, size: levelSize, tileSize: tileSize, file: file, tiff: tiff,
+          zeroTile: zeroTile)
         levels.append(band)
         try tiff.setTags(
           Self.tags(level: index, sizes: levelSizes, options: options), level: index)
@@ -277,6 +280,11 @@ public final class LabelTIFFWriter {
         // on an odd level's last row the block has one row: c = a, d = b
         let lower = top + 1 < band.rowsInBand ? upper + width : upper
         row.withUnsafeMutableBufferPointer { out in
+          // Background rows (most of a slide) reduce to background.
+          if LevelBand.isZero(upper, count: width) && LevelBand.isZero(lower, count: width) {
+            out.update(repeating: 0)
+            return
+          }
           for x in 0..<nextWidth {
             let left = 2 * x
             // on an odd level's last column the block has one column

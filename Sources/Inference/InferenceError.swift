@@ -9,6 +9,12 @@ public enum InferenceError: Error, Equatable, Sendable, CustomStringConvertible 
   case invalidSetting(name: String, value: String, expected: String)
   /// The slide has no tissue to segment.
   case noTissue(path: String)
+  /// A cohort manifest that cannot be used; `line` 0 means the whole file.
+  case badManifest(path: String, line: Int, detail: String)
+  /// Some slides of a cohort could not be segmented (each was reported).
+  case slidesFailed(manifest: String, failed: [String], total: Int)
+  /// The resume journal of an interrupted run cannot be read or written.
+  case journalFailed(path: String, detail: String)
 
   public var description: String {
     switch self {
@@ -19,6 +25,15 @@ public enum InferenceError: Error, Equatable, Sendable, CustomStringConvertible 
       return "\(name) = \(value) is out of range; expected \(expected)."
     case .noTissue(let path):
       return "\(path): no tissue was found, so there is nothing to segment."
+    case .badManifest(let path, let line, let detail):
+      return line == 0
+        ? "\(path): the manifest \(detail)." : "\(path), line \(line): \(detail)."
+    case .slidesFailed(let manifest, let failed, let total):
+      let names = failed.prefix(3).joined(separator: ", ") + (failed.count > 3 ? ", …" : "")
+      return "\(manifest): \(failed.count) of \(total) slides failed (\(names)); "
+        + "run the command again to retry them."
+    case .journalFailed(let path, let detail):
+      return "\(path): the resume journal \(detail)."
     }
   }
 }

@@ -24,11 +24,12 @@ import Tensor
 /// Output: level-0 labels, nearest from model pixels: level-0 pixel `(x, y)`
 /// takes model pixel `(⌊(x + ½)/d⌋, ⌊(y + ½)/d⌋)`.
 ///
+/// Reading: tiles for the next model call are read and resized on another
+/// thread while the model runs (``ReadAhead``).
+///
 /// Memory: an accumulator of `(tileSize + stride) × modelWidth × (classes
-/// + 1)` floats, plus one band of level-0 rows. Known shortcoming: the
-/// accumulator spans the whole width even where there is no tissue (about
-/// 0.6 GB for a 100 000-pixel-wide slide at ×2 with 512-pixel tiles);
-/// storing only tissue tiles' blocks would cut that.
+/// + 1)` floats whose pages are only backed where tiles land (see
+/// ``BandAccumulator``), one band of level-0 rows, and two batches of tiles.
 public final class SlideSegmenter {
   public struct Options: Sendable {
     /// Tile edge in model pixels.
@@ -37,11 +38,18 @@ public final class SlideSegmenter {
     public var overlap = 64
     /// Tiles per model call.
     public var batchSize = 2
+    /// Least time between two resume points saved to a journal (0: at
+    /// every tile row with tissue).
+    public var checkpointSeconds = 30.0
 
-    public init(tileSize: Int = 512, overlap: Int = 64, batchSize: Int = 2) {
+    public init(
+      tileSize: Int = 512, overlap: Int = 64, batchSize: Int = 2,
+      checkpointSeconds: Double = 30
+    ) {
       self.tileSize = tileSize
       self.overlap = overlap
       self.batchSize = batchSize
+      self.checkpointSeconds = checkpointSeconds
     }
   }
 
@@ -51,7 +59,14 @@ public final class SlideSegmenter {
     public var tissueTiles = 0
     /// Level-0 pixels of each class.
     public var classPixels: [Int] = []
+    /// Time spent reading and resizing tiles (on the read-ahead thread,
+    /// overlapping the model).
     public var readSeconds = 0.0
+    /// Time the model waited for a read to finish.
+    public var readWaitSeconds = 0.0
+    /// The tile row a resumed run continued at (0: a fresh run). Times
+    /// include the interrupted runs' (up to their last saved point).
+    public var resumedAtTileRow = 0
     public var modelSeconds = 0.0
     public var wallSeconds = 0.0
   }
@@ -76,11 +91,17 @@ public final class SlideSegmenter {
   ///
   /// - Parameters:
   ///   - tissue: tiles with no tissue pixel are skipped (background).
+  ///   - journal: when given, finished rows are recorded and a resume point
+  ///     is saved at the start of a tile row every
+  ///     ``Options/checkpointSeconds``; if it holds a saved point, the saved
+  ///     rows are emitted first and the run continues from that tile row.
   ///   - emit: receives consecutive full-width bands of level-0 label rows
   ///     (row-major, `slide.dimensions.width` per row), top to bottom.
-  ///   - progress: (tiles done, tiles total) after each batch.
+  ///   - progress: (tissue tiles done, tissue tiles in all) after each
+  ///     model call.
   public func segment(
     _ slide: Slide, downsample: Double, tissue: TissueMask?,
+    journal: SegmentationJournal? = nil,
     emit: (_ rows: [UInt8]) throws -> Void,
     progress: (Int, Int) -> Void = { _, _ in }
   ) throws -> Summary {
@@ -98,48 +119,113 @@ public final class SlideSegmenter {
     var summary = Summary()
     summary.classPixels = [Int](repeating: 0, count: model.classCount)
     summary.tiles = xs.count * ys.count
-    var accumulator = BandAccumulator(
-      width: modelWidth, capacity: tile + (tile - options.overlap),
-      classes: model.classCount)
-    var emitter = RowEmitter(level0: size, downsample: d, modelWidth: modelWidth)
-    let weights = Self.ramp(tile: tile, overlap: options.overlap)
-    var done = 0
 
-    for y in ys {
-      // Rows above this tile row receive nothing more: finish them.
-      try accumulator.finish(below: y) { rows, first in
-        try emitter.add(modelRows: rows, first: first, emit: emit, counts: &summary.classPixels)
-      }
+    // Plan every model call up front (tissue tiles of each tile row, in
+    // batches), so the read of call k + 1 can start before call k runs.
+    var plan: [(row: Int, xs: [Int])] = []
+    for (row, y) in ys.enumerated() {
       let tissueTiles = xs.filter { x in
         tissue.map { Self.hasTissue($0, x: x, y: y, tile: tile, downsample: d) } ?? true
       }
       summary.tissueTiles += tissueTiles.count
-      for batchStart in stride(from: 0, to: tissueTiles.count, by: options.batchSize) {
-        let batchEnd = min(tissueTiles.count, batchStart + options.batchSize)
-        let batch = Array(tissueTiles[batchStart..<batchEnd])
-        let readStart = DispatchTime.now()
-        let input = try readTiles(
-          slide, xs: batch, y: y, tile: tile, downsample: d, level: level,
+      for start in stride(from: 0, to: tissueTiles.count, by: options.batchSize) {
+        let end = min(tissueTiles.count, start + options.batchSize)
+        plan.append((row, Array(tissueTiles[start..<end])))
+      }
+    }
+    let accumulator = BandAccumulator(
+      width: modelWidth, capacity: tile + (tile - options.overlap),
+      classes: model.classCount)
+    var emitter = RowEmitter(level0: size, downsample: d, modelWidth: modelWidth)
+    func finished(_ labels: [UInt8], _ first: Int, _ touched: [Range<Int>]) throws {
+      try emitter.add(
+        modelRows: labels, first: first, touched: touched, emit: emit,
+        counts: &summary.classPixels)
+    }
+    func finish(below row: Int) throws {
+      try accumulator.finish(below: row) { labels, first, touched in
+        try journal?.record(labels: labels, first: first, touched: touched, width: modelWidth)
+        try finished(labels, first, touched)
+      }
+    }
+
+    // Continue a saved run: emit its rows again, reopen its sums.
+    var firstRow = 0
+    var earlier = (read: 0.0, model: 0.0, wall: 0.0)
+    if let journal {
+      if let state = journal.state {
+        guard state.tileRow < ys.count, state.top <= ys[state.tileRow] else {
+          throw InferenceError.journalFailed(
+            path: journal.folder,
+            detail: "stops at tile row \(state.tileRow) of \(ys.count), which this run lacks")
+        }
+        let carried = try journal.replay(width: modelWidth, classes: model.classCount) {
+          try finished($0, $1, $2)
+        }
+        accumulator.restore(top: state.top, rows: carried)
+        firstRow = state.tileRow
+        earlier = (state.readSeconds, state.modelSeconds, state.wallSeconds)
+      }
+      try journal.startRecording()
+    }
+    var call = plan.firstIndex { $0.row >= firstRow } ?? plan.count
+    var done = plan[..<call].reduce(0) { $0 + $1.xs.count }
+    var lastSave = DispatchTime.now()
+
+    let reader = ReadAhead<(Tensor, Double)>()
+    defer { reader.drain() }
+    func startRead(_ call: Int) {
+      let (xs, y) = (plan[call].xs, ys[plan[call].row])
+      reader.start {
+        let started = DispatchTime.now()
+        let input = try Self.readTiles(
+          slide, xs: xs, y: y, tile: tile, downsample: d, level: level,
           levelDownsample: levelDownsample)
+        return (input, Self.seconds(started, DispatchTime.now()))
+      }
+    }
+    if call < plan.count { startRead(call) }
+
+    let weights = Self.ramp(tile: tile, overlap: options.overlap)
+    for (row, y) in ys.enumerated().dropFirst(firstRow) {
+      // Rows above this tile row receive nothing more: finish them.
+      try finish(below: y)
+      if let journal, call < plan.count, plan[call].row == row, row > firstRow,
+        Self.seconds(lastSave, DispatchTime.now()) >= options.checkpointSeconds
+      {
+        try journal.save(
+          tileRow: row, top: accumulator.top, carried: accumulator.carried(),
+          classes: model.classCount, readSeconds: earlier.read + summary.readSeconds,
+          modelSeconds: earlier.model + summary.modelSeconds,
+          wallSeconds: earlier.wall + Self.seconds(started, DispatchTime.now()))
+        lastSave = DispatchTime.now()
+      }
+      while call < plan.count && plan[call].row == row {
+        let batch = plan[call].xs
+        let waitStart = DispatchTime.now()
+        let (input, readSeconds) = try reader.take()
+        if call + 1 < plan.count { startRead(call + 1) }
         let modelStart = DispatchTime.now()
         let probabilities = try model.scores(input).softmax(dim: 1)
         let modelEnd = DispatchTime.now()
-        summary.readSeconds += Self.seconds(readStart, modelStart)
+        summary.readSeconds += readSeconds
+        summary.readWaitSeconds += Self.seconds(waitStart, modelStart)
         summary.modelSeconds += Self.seconds(modelStart, modelEnd)
         probabilities.withUnsafeBufferPointer { p in
           for (b, x) in batch.enumerated() {
-            accumulator.add(
-              p, batchIndex: b, x: x, y: y, tile: tile, weights: weights)
+            accumulator.add(p, batchIndex: b, x: x, y: y, tile: tile, weights: weights)
           }
         }
+        done += batch.count
+        call += 1
+        progress(done, summary.tissueTiles)
       }
-      done += xs.count
-      progress(done, summary.tiles)
     }
-    try accumulator.finish(below: modelHeight) { rows, first in
-      try emitter.add(modelRows: rows, first: first, emit: emit, counts: &summary.classPixels)
-    }
-    summary.wallSeconds = Self.seconds(started, DispatchTime.now())
+    try finish(below: modelHeight)
+    summary.readSeconds += earlier.read
+    summary.modelSeconds += earlier.model
+    summary.wallSeconds = earlier.wall + Self.seconds(started, DispatchTime.now())
+    summary.resumedAtTileRow = firstRow
     return summary
   }
 
@@ -180,7 +266,7 @@ public final class SlideSegmenter {
   }
 
   /// The tiles at model-pixel origins (`xs[i]`, `y`) as `[N, 3, tile, tile]`.
-  private func readTiles(
+  private static func readTiles(
     _ slide: Slide, xs: [Int], y: Int, tile: Int, downsample d: Double, level: Int,
     levelDownsample: Double
   ) throws -> Tensor {

@@ -38,6 +38,8 @@ public enum Checkpoint {
     var weights: [String: Tensor]
     do {
       weights = try SafeTensors.read(path: weightsPath)
+    } catch where "\(error)".hasPrefix(weightsPath) {
+      throw error  // already one sentence naming the file
     } catch {
       throw ModelError.io(path: weightsPath, detail: "\(error)")
     }

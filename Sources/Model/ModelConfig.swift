@@ -190,6 +190,10 @@ public struct ModelConfig: Codable, Equatable, Sendable {
 
   /// Reads a JSON config (missing keys take defaults) and validates it.
   public static func load(path: String) throws -> ModelConfig {
+    guard FileManager.default.fileExists(atPath: path) else {
+      throw ModelError.unreadableConfig(
+        path: path, detail: "no such file; a model is STEM.json beside STEM.safetensors")
+    }
     let data: Data
     do {
       data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -200,11 +204,28 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     let config: ModelConfig
     do {
       config = try JSONDecoder().decode(ModelConfig.self, from: data)
+    } catch let DecodingError.dataCorrupted(context) where context.codingPath.isEmpty {
+      throw ModelError.unreadableConfig(path: path, detail: "the file is not JSON")
+    } catch let DecodingError.typeMismatch(type, context) {
+      throw ModelError.unreadableConfig(
+        path: path, detail: "\(Self.keyPath(context)) has the wrong type (expected \(type))")
+    } catch let DecodingError.valueNotFound(_, context) {
+      throw ModelError.unreadableConfig(path: path, detail: "\(Self.keyPath(context)) is null")
+    } catch let DecodingError.dataCorrupted(context) {
+      throw ModelError.unreadableConfig(
+        path: path, detail: "\(Self.keyPath(context)): \(context.debugDescription)")
     } catch {
       throw ModelError.unreadableConfig(path: path, detail: "\(error)")
     }
     try config.validate()
     return config
+  }
+
+  /// `a.b[2]` for a decoding error's place in the JSON (`the top level`
+  /// when it has none).
+  private static func keyPath(_ context: DecodingError.Context) -> String {
+    let path = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+    return path.isEmpty ? "the top level" : "'" + path.joined(separator: ".") + "'"
   }
 
   /// Writes the config as JSON (sorted keys, pretty-printed).

@@ -74,4 +74,27 @@ public struct OutputFile: Sendable {
   public func discard() {
     unlink(temporary)
   }
+
+  /// Deletes temporary files that an earlier, killed writer of `path` left
+  /// beside it (`.NAME.PID.*.tmp` and anything after `.tmp`, such as a
+  /// label TIFF's spooled levels), when process PID no longer exists.
+  /// A signal that ends a writer cannot run its clean-up; this is how the
+  /// next run of the same command tidies up. Files of live processes are
+  /// left alone.
+  public static func removeStaleTemporaries(of path: String) {
+    let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+    let folder = (resolved as NSString).deletingLastPathComponent
+    let name = (resolved as NSString).lastPathComponent
+    let prefix = ".\(name)."
+    let folderShown = folder.isEmpty ? "." : folder
+    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: folderShown)
+    else { return }
+    for entry in entries where entry.hasPrefix(prefix) {
+      let rest = entry.dropFirst(prefix.count).split(separator: ".")
+      guard rest.count >= 3, rest[2] == "tmp", let pid = Int32(rest[0]), pid > 0,
+        kill(pid, 0) != 0, errno == ESRCH
+      else { continue }
+      unlink((folderShown as NSString).appendingPathComponent(entry))
+    }
+  }
 }

@@ -1,69 +1,134 @@
-import Exports
 import Foundation
 import Inference
 import Model
-import Sampling
 import SlideIO
 
 /// `holohisto segment SLIDE --model STEM -o MASK.tif`: whole-slide
-/// segmentation into a pyramidal label TIFF.
+/// segmentation into a pyramidal label TIFF; with `--manifest`, a cohort.
 struct SegmentCommand {
   static let name = "segment"
-  static let summary = "Segment a whole slide into a pyramidal label TIFF."
+  static let summary = "Segment a whole slide (or a cohort) into pyramidal label TIFFs."
   static let help = """
-    USAGE: holohisto segment SLIDE --model STEM -o MASK.tif [--downsample D]
-                             [--tile N] [--overlap N] [--batch N]
+    USAGE: holohisto segment SLIDE --model STEM -o MASK.tif [options]
+           holohisto segment --manifest SLIDES.csv --output-dir DIR
+                             --model STEM [--shard I/N] [options]
 
     Finds tissue, tiles it at the model's input scale with overlap, runs
-    the model on the tissue tiles, blends overlaps (linear ramps), and
-    streams the level-0 label mask into a pyramidal tiled TIFF (256×256
-    deflate tiles, reduced levels by 2×2 mode, palette colours; class k
-    stored as value k, 0 = background). The TIFF appears only once
-    complete. Beside it: MASK.geojson (one polygon per object, level-0
-    coordinates, holes as inner rings, QuPath's classification form, areas
-    in px² and µm²), MASK.overlay.png (the mask over a thumbnail) and
-    MASK.summary.json (object count and areas, tissue area, timings).
-    Prints tile counts, class areas and where the time went.
+    the model on the tissue tiles (the next tiles are read while the model
+    runs), blends overlaps (linear ramps), and streams the level-0 label
+    mask into a pyramidal tiled TIFF (256×256 deflate tiles, reduced levels
+    by 2×2 mode, palette colours; class k stored as value k, 0 =
+    background). The TIFF appears only once complete. Beside it:
+    MASK.geojson (one polygon per object, level-0 coordinates, holes as
+    inner rings, QuPath's classification form, areas in px² and µm²),
+    MASK.overlay.png (the mask over a thumbnail) and MASK.summary.json
+    (object count and areas, tissue area, timings). Objects smaller than
+    --min-area are left out of the GeoJSON, the counts and the areas; the
+    mask keeps every pixel.
+
+    Resume: while it runs, MASK.tif.resume/ records the finished rows and,
+    every 30 s, where to continue. Running the same command again after an
+    interruption continues from there (same slide, model, scale and
+    tiling; otherwise it starts over). The folder is removed when the
+    outputs are complete.
+
+    Cohorts: SLIDES.csv has a header with a 'slide' column (paths relative
+    to the CSV) and optional 'output' (mask path relative to DIR; default
+    <slide name>.tif) and 'downsample' columns. Slides whose outputs are
+    complete are skipped, so the command can simply be run again. With
+    --shard I/N (0 ≤ I < N) only every N-th slide from the I-th is done;
+    inside a Slurm job array the shard defaults to the array task's. A slide
+    that fails is reported and the others still run; the exit status is 1
+    if any failed.
 
     Scale: the model's input µm/px (its config) divided by the slide's;
     slides without a known µm/px need --downsample (level-0 pixels per
     model pixel).
 
     OPTIONS:
-      --model STEM      Model checkpoint (STEM.json + STEM.safetensors).
-      -o, --output FILE Where to write the label TIFF (required).
-      --downsample D    Level-0 pixels per model pixel (overrides the scale).
-      --tile N          Tile edge in model pixels (default 512).
-      --overlap N       Overlap between tiles in model pixels (default 64).
-      --batch N         Tiles per model call (default 2).
-      -h, --help        Show this help.
+      --model STEM       Model checkpoint (STEM.json + STEM.safetensors).
+      -o, --output FILE  Where to write the label TIFF (one slide).
+      --manifest CSV     Slides to segment (a cohort).
+      --output-dir DIR   Folder for the cohort's outputs (must exist).
+      --shard I/N        Do shard I of N of the manifest.
+      --downsample D     Level-0 pixels per model pixel (overrides the scale).
+      --tile N           Tile edge in model pixels (default 512).
+      --overlap N        Overlap between tiles in model pixels (default 64).
+      --batch N          Tiles per model call (default 2).
+      --min-area A       Smallest object kept in the GeoJSON: µm² when the
+                         slide's µm/px is known, else level-0 px² (default:
+                         100 model pixels, e.g. 400 px² at downsample 2).
+      --restart          Ignore a resume folder and start from the top.
+      -h, --help         Show this help.
     """
   static let scanner = ArgumentScanner(
     command: name,
     options: [
       .init(name: "model", short: nil, takesValue: true, valueName: "STEM"),
       .init(name: "output", short: "o", takesValue: true, valueName: "FILE"),
+      .init(name: "manifest", short: nil, takesValue: true, valueName: "CSV"),
+      .init(name: "output-dir", short: nil, takesValue: true, valueName: "DIR"),
+      .init(name: "shard", short: nil, takesValue: true, valueName: "I/N"),
       .init(name: "downsample", short: nil, takesValue: true, valueName: "D"),
       .init(name: "tile", short: nil, takesValue: true, valueName: "N"),
       .init(name: "overlap", short: nil, takesValue: true, valueName: "N"),
       .init(name: "batch", short: nil, takesValue: true, valueName: "N"),
+      .init(name: "min-area", short: nil, takesValue: true, valueName: "A"),
+      .init(name: "restart", short: nil, takesValue: false),
       .init(name: "help", short: "h", takesValue: false),
     ])
 
-  var slidePath: String
-  var modelStem: String
-  var output: String
-  var downsample: Double?
-  var options = SlideSegmenter.Options()
+  /// One slide, or a manifest of them.
+  enum Work {
+    case slide(path: String, output: String)
+    case cohort(manifest: String, outputFolder: String, shard: Shard?)
+  }
 
-  init(arguments: [String]) throws(UsageError) {
+  var work: Work
+  var modelStem: String
+  var settings = SlideJob.Settings()
+
+  init(
+    arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment
+  ) throws(UsageError) {
     let scanned = try Self.scanner.scan(arguments)
-    slidePath = try Positionals.single(scanned.positionals, name: "SLIDE", command: Self.name)
-    guard let model = scanned.values["model"], let output = scanned.values["output"] else {
-      throw UsageError("'segment' needs --model STEM and -o MASK.tif", command: Self.name)
+    guard let model = scanned.values["model"] else {
+      throw UsageError("'segment' needs --model STEM", command: Self.name)
     }
     modelStem = model
-    self.output = output
+
+    if let manifest = scanned.values["manifest"] {
+      guard scanned.positionals.isEmpty, scanned.values["output"] == nil else {
+        throw UsageError(
+          "--manifest takes the slides from the CSV; drop the SLIDE argument and -o",
+          command: Self.name)
+      }
+      guard let folder = scanned.values["output-dir"] else {
+        throw UsageError("--manifest needs --output-dir DIR", command: Self.name)
+      }
+      var shard: Shard?
+      if let text = scanned.values["shard"] {
+        guard let parsed = Shard(text) else {
+          throw UsageError(
+            "--shard must be I/N with 0 ≤ I < N, got '\(text)'", command: Self.name)
+        }
+        shard = parsed
+      } else {
+        shard = Shard.slurm(environment)
+      }
+      work = .cohort(manifest: manifest, outputFolder: folder, shard: shard)
+    } else {
+      let slide = try Positionals.single(
+        scanned.positionals, name: "SLIDE", command: Self.name)
+      guard let output = scanned.values["output"] else {
+        throw UsageError("'segment' needs -o MASK.tif (or --manifest)", command: Self.name)
+      }
+      for key in ["output-dir", "shard"] where scanned.values[key] != nil {
+        throw UsageError("--\(key) only applies with --manifest", command: Self.name)
+      }
+      work = .slide(path: slide, output: output)
+    }
+
     func number(_ key: String, _ range: ClosedRange<Int>) throws(UsageError) -> Int? {
       guard let text = scanned.values[key] else { return nil }
       guard let n = Int(text), range.contains(n) else {
@@ -72,163 +137,76 @@ struct SegmentCommand {
       }
       return n
     }
-    if let n = try number("tile", 16...8192) { options.tileSize = n }
-    if let n = try number("overlap", 0...4096) { options.overlap = n }
-    if let n = try number("batch", 1...64) { options.batchSize = n }
+    if let n = try number("tile", 16...8192) { settings.options.tileSize = n }
+    if let n = try number("overlap", 0...4096) { settings.options.overlap = n }
+    if let n = try number("batch", 1...64) { settings.options.batchSize = n }
     if let text = scanned.values["downsample"] {
       guard let d = Double(text), d > 0, d <= 1024 else {
         throw UsageError(
           "--downsample must be a number in (0, 1024], got '\(text)'", command: Self.name)
       }
-      downsample = d
+      settings.downsample = d
     }
+    if let text = scanned.values["min-area"] {
+      guard let a = Double(text), a >= 0, a.isFinite else {
+        throw UsageError(
+          "--min-area must be a number ≥ 0, got '\(text)'", command: Self.name)
+      }
+      settings.minimumArea = a
+    }
+    settings.restart = scanned.flags.contains("restart")
   }
 
   func run() throws {
-    _ = try OutputFile(path: output, inputs: [slidePath])
-    let slide = try Slide(path: slidePath)
-    let model = try Checkpoint.load(stem: modelStem)
-    let d: Double
-    if let downsample {
-      d = downsample
-    } else if let mpp = slide.properties.mpp {
-      d = model.config.inputMpp / mpp
-    } else {
-      throw InferenceError.unknownScale(path: slidePath, modelMPP: model.config.inputMpp)
-    }
-    let tissue = try TissueDetector().detect(in: slide)
-    guard tissue.tissuePixelCount > 0 else { throw InferenceError.noTissue(path: slidePath) }
+    switch work {
+    case .slide(let path, let output):
+      let job = try SlideJob(slide: path, output: output, settings: settings)
+      let model = try Checkpoint.load(stem: modelStem)
+      try job.run(model: model, modelStem: modelStem)
 
-    let writer = try LabelTIFFWriter(
-      path: output, size: slide.dimensions,
-      options: .init(
-        classes: LabelClasses([
-          LabelClass(value: 1, name: "Glomerulus", color: LabelColor(red: 0, green: 200, blue: 0))
-        ]),
-        micronsPerPixel: slide.properties.mpp),
-      inputs: [slidePath])
-    let segmenter = try SlideSegmenter(model: model, options: options)
-    let started = Date()
-    let summary: SlideSegmenter.Summary
-    do {
-      summary = try segmenter.segment(slide, downsample: d, tissue: tissue) { rows in
-        try writer.append(rows: rows)
-      } progress: { done, total in
-        let elapsed = Date().timeIntervalSince(started)
-        let left = elapsed / Double(done) * Double(total - done)
-        Console.error("tiles \(done)/\(total), ETA \(Int(left.rounded())) s")
+    case .cohort(let manifestPath, let folder, let shard):
+      var isFolder: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder),
+        isFolder.boolValue
+      else {
+        throw SlideError.writeFailed(
+          path: folder, detail: "the output folder does not exist")
       }
-      try writer.finish()
-    } catch {
-      writer.cancel()
-      throw error
+      let manifest = try SlideManifest.load(path: manifestPath, outputFolder: folder)
+      let entries = shard.map { manifest.entries(of: $0) } ?? manifest.entries
+      let model = try Checkpoint.load(stem: modelStem)
+      if let shard {
+        Console.error(
+          "shard \(shard.index)/\(shard.count): \(entries.count) of "
+            + "\(manifest.entries.count) slides")
+      }
+      var failed: [String] = []
+      var skipped = 0
+      for (i, entry) in entries.enumerated() {
+        let prefix = "[\(i + 1)/\(entries.count)] \(entry.slide)"
+        var slideSettings = settings
+        if let d = entry.downsample { slideSettings.downsample = d }
+        do {
+          let job = try SlideJob(slide: entry.slide, output: entry.output, settings: slideSettings)
+          if job.isComplete && !settings.restart {
+            Console.error("\(prefix): complete, skipped")
+            skipped += 1
+            continue
+          }
+          Console.error("\(prefix) → \(entry.output)")
+          try job.run(model: model, modelStem: modelStem)
+        } catch {
+          Console.error("\(prefix): \(error)")
+          failed.append(entry.slide)
+        }
+      }
+      Console.out(
+        "slides: \(entries.count - skipped - failed.count) segmented, \(skipped) already "
+          + "complete, \(failed.count) failed")
+      if !failed.isEmpty {
+        throw InferenceError.slidesFailed(
+          manifest: manifestPath, failed: failed, total: entries.count)
+      }
     }
-
-    let exported = try writeExports(slide: slide, tissue: tissue, summary: summary)
-    let mpp = slide.properties.mpp
-    Console.out("slide: \(slidePath) (\(slide.dimensions) px, downsample "
-      + "\(Console.number(d)) for the model)")
-    Console.out("tiles: \(summary.tissueTiles) with tissue of \(summary.tiles)")
-    for (k, pixels) in summary.classPixels.enumerated().dropFirst() {
-      let area = mpp.map { String(format: ", %.0f µm²", Double(pixels) * $0 * $0) } ?? ""
-      Console.out("class \(k): \(pixels) px\(area)")
-    }
-    let share = summary.modelSeconds / max(summary.wallSeconds, 1e-9) * 100
-    Console.out(String(
-      format: "time: %.1f s (model %.1f s, %.0f%%; reading %.1f s)", summary.wallSeconds,
-      summary.modelSeconds, share, summary.readSeconds))
-    Console.out("objects: \(exported)")
-    Console.out("mask: \(output)")
-  }
-
-  /// Paths of the side outputs: `MASK.geojson`, `MASK.overlay.png`,
-  /// `MASK.summary.json` (MASK without its .tif/.tiff extension).
-  var stem: String {
-    let lower = output.lowercased()
-    for suffix in [".tiff", ".tif"] where lower.hasSuffix(suffix) {
-      return String(output.dropLast(suffix.count))
-    }
-    return output
-  }
-
-  /// Traces the written mask at its finest level of at most 16 Mpx, and
-  /// writes the GeoJSON, the overlay (at a level of at most 4 Mpx) and the
-  /// summary.
-  func writeExports(
-    slide: Slide, tissue: TissueMask, summary: SlideSegmenter.Summary
-  ) throws -> Int {
-    let written = try Slide(path: output)
-    func maskLevel(maxPixels: Int) throws -> LabelMask {
-      let level =
-        written.properties.levels.firstIndex { ($0.size.pixelCount ?? .max) <= maxPixels }
-        ?? written.levelCount - 1
-      let size = try written.size(level: level)
-      var image = RGBImage(width: 0, height: 0)
-      try written.readRegion(
-        levelOrigin: LevelPoint(x: 0, y: 0), level: level, size: size, into: &image,
-        values: .stored)
-      let labels = stride(from: 0, to: image.pixels.count, by: 3).map { image.pixels[$0] }
-      return LabelMask(
-        width: size.width, height: size.height, labels: labels,
-        downsample: try written.downsample(level: level))
-    }
-
-    let classes = LabelClasses([
-      LabelClass(value: 1, name: "Glomerulus", color: LabelColor(red: 0, green: 200, blue: 0))
-    ])
-    let mpp = slide.properties.mpp
-    let objects = ContourTracer.trace(try maskLevel(maxPixels: 16 << 20))
-    try GeoJSONWriter.write(
-      objects, classes: classes, micronsPerPixel: mpp, to: stem + ".geojson",
-      inputs: [slidePath])
-
-    let small = try maskLevel(maxPixels: 4 << 20)
-    let thumbnailLevel = slide.bestLevel(forDownsample: small.downsample)
-    let thumbnailDownsample = try slide.downsample(level: thumbnailLevel)
-    let readSize = PixelSize(
-      width: min(
-        try slide.size(level: thumbnailLevel).width,
-        Int((Double(small.width) * small.downsample / thumbnailDownsample).rounded())),
-      height: min(
-        try slide.size(level: thumbnailLevel).height,
-        Int((Double(small.height) * small.downsample / thumbnailDownsample).rounded())))
-    let read = try slide.readRegion(
-      levelOrigin: LevelPoint(x: 0, y: 0), level: thumbnailLevel, size: readSize)
-    let thumbnail = Resampler.bilinear(
-      read, to: small.size,
-      scale: SIMD2(
-        Double(read.width) / Double(small.width), Double(read.height) / Double(small.height)),
-      offset: .zero)
-    try OverlayRenderer.write(
-      thumbnail: thumbnail, mask: small, classes: classes, to: stem + ".overlay.png",
-      inputs: [slidePath])
-
-    let level0Pixels = Double(slide.dimensions.width) * Double(slide.dimensions.height)
-    let tissueArea = level0Pixels * tissue.fraction
-    func microns(_ px: Double) -> Any { mpp.map { px * $0 * $0 } ?? NSNull() }
-    let object: [String: Any] = [
-      "slide": slidePath, "mask": output, "model": modelStem,
-      "width": slide.dimensions.width, "height": slide.dimensions.height,
-      "mpp": mpp ?? NSNull(),
-      "object_count": objects.count,
-      "objects": objects.map { o -> [String: Any] in
-        ["class": Int(o.classValue), "area_px": o.level0Area, "area_um2": microns(o.level0Area)]
-      },
-      "class_pixels": summary.classPixels,
-      "tissue_area_px": tissueArea, "tissue_area_um2": microns(tissueArea),
-      "tiles": summary.tiles, "tissue_tiles": summary.tissueTiles,
-      "seconds": [
-        "wall": summary.wallSeconds, "model": summary.modelSeconds,
-        "reading": summary.readSeconds,
-      ],
-    ]
-    let data = try JSONSerialization.data(
-      withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
-    let file = try OutputFile(path: stem + ".summary.json", inputs: [slidePath])
-    guard FileManager.default.createFile(atPath: file.temporary, contents: data) else {
-      throw SlideError.writeFailed(path: stem + ".summary.json", detail: "cannot create it")
-    }
-    try file.commit()
-    return objects.count
   }
 }

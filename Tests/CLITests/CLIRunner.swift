@@ -50,10 +50,16 @@ enum CLIRunner {
   }
 
   /// Runs `holohisto` with `arguments` and waits for it.
-  static func run(_ arguments: [String]) throws -> Outcome {
+  /// Slurm job-array variables of the test run itself are not passed on,
+  /// so a suite run inside a job array behaves as anywhere else;
+  /// `environment` adds or replaces variables.
+  static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
     let process = Process()
     process.executableURL = try executable()
     process.arguments = arguments
+    var variables = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SLURM_") }
+    variables.merge(environment) { $1 }
+    process.environment = variables
     // stdout through a pipe read to its end before waiting, stderr through
     // a file, so neither can fill up and stall the child
     let out = Pipe()
