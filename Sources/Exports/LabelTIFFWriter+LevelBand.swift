@@ -46,11 +46,35 @@ final class LevelBand {
     rowsInBand == tileSize || (rowsInBand > 0 && rowsReceived == size.height)
   }
 
+  /// Whether every row of the current band arrived as background (through
+  /// ``appendBackground(count:)``): its tiles and its reduction are then
+  /// known to be zero without looking.
+  private(set) var isBackground = true
+  /// Whether the whole band buffer holds zeros, so background rows need no
+  /// clearing.
+  private var bufferIsZero = true
+
   /// Copies up to `count` rows into the band; returns how many fit.
   func append(rows: UnsafePointer<UInt8>, count: Int) -> Int {
     let take = min(count, tileSize - rowsInBand)
     band.withUnsafeMutableBufferPointer { pixels in
       (pixels.baseAddress! + rowsInBand * size.width).update(from: rows, count: take * size.width)
+    }
+    rowsInBand += take
+    rowsReceived += take
+    isBackground = false
+    bufferIsZero = false
+    return take
+  }
+
+  /// Adds up to `count` background (zero) rows; returns how many fit.
+  func appendBackground(count: Int) -> Int {
+    let take = min(count, tileSize - rowsInBand)
+    if !bufferIsZero {
+      band.withUnsafeMutableBufferPointer { pixels in
+        (pixels.baseAddress! + rowsInBand * size.width).update(
+          repeating: 0, count: take * size.width)
+      }
     }
     rowsInBand += take
     rowsReceived += take
@@ -75,7 +99,8 @@ final class LevelBand {
           let tileIndex = bandIndex * tilesAcross + column
           let start = pixels.baseAddress! + x0
           if let zeroTile,
-            (0..<rows).allSatisfy({ Self.isZero(start + $0 * width, count: visible) })
+            isBackground
+              || (0..<rows).allSatisfy({ Self.isZero(start + $0 * width, count: visible) })
           {
             try tiff.writeRawTile(index: tileIndex, zeroTile, level: index)
             return
@@ -126,6 +151,7 @@ final class LevelBand {
   func startNextBand() {
     rowsInBand = 0
     bandIndex += 1
+    isBackground = true
   }
 
   /// Closes the handle and, unless `keepFile` (the output, which

@@ -199,6 +199,24 @@ public final class LabelTIFFWriter {
     }
   }
 
+  /// Pushes `count` full-width rows of background (label 0): the same file
+  /// as pushing zeros, but whole background tiles are neither scanned nor
+  /// compressed again, which is most of a slide.
+  /// - Throws: as ``append(rows:)-(UnsafeBufferPointer<UInt8>)``.
+  public func appendBackground(rows count: Int) throws {
+    guard isOpen else { throw ExportError.writerClosed(path: path) }
+    do {
+      guard count >= 0, rowsWritten + count <= size.height else {
+        throw ExportError.tooManyRows(
+          path: path, height: size.height, rowsWritten: rowsWritten, rowsOffered: count)
+      }
+      try push(level: 0, rows: nil, count: count)
+    } catch {
+      abandon()
+      throw ExportError.from(error, path: path)
+    }
+  }
+
   /// Pushes rows from an array (row-major, one byte per level-0 pixel), as
   /// the buffer-pointer form does.
   public func append(rows labels: [UInt8]) throws {
@@ -252,13 +270,16 @@ public final class LabelTIFFWriter {
 
   // MARK: Streaming
 
-  /// Appends `count` rows of `levels[level]`'s width to that level's band,
-  /// flushing the band each time it fills or the level completes.
-  private func push(level: Int, rows: UnsafePointer<UInt8>, count: Int) throws {
+  /// Appends `count` rows of `levels[level]`'s width to that level's band
+  /// (`rows` nil: background rows), flushing the band each time it fills
+  /// or the level completes.
+  private func push(level: Int, rows: UnsafePointer<UInt8>?, count: Int) throws {
     let band = levels[level]
     var done = 0
     while done < count {
-      let take = band.append(rows: rows + done * band.size.width, count: count - done)
+      let take =
+        rows.map { band.append(rows: $0 + done * band.size.width, count: count - done) }
+        ?? band.appendBackground(count: count - done)
       done += take
       if band.isFull {
         try band.writeTiles()
@@ -273,6 +294,10 @@ public final class LabelTIFFWriter {
     let width = band.size.width
     let nextWidth = levels[next].size.width
     let rule = options.reduction
+    if band.isBackground {
+      try push(level: next, rows: nil, count: (band.rowsInBand + 1) / 2)
+      return
+    }
     var row = [UInt8](repeating: 0, count: nextWidth)
     for top in stride(from: 0, to: band.rowsInBand, by: 2) {
       band.withRows { pixels in

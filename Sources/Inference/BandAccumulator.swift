@@ -162,10 +162,13 @@ struct RowEmitter {
 
   /// Emits every level-0 row whose model row lies in the given rows.
   /// `touched[i]` bounds the model columns of row `first + i` that may be
-  /// non-zero; rows outside it are copied as background without a look.
+  /// non-zero; rows outside it are background without a look. Runs of
+  /// background rows go to `background` (a count) when it is given, else
+  /// to `emit` as zeros.
   mutating func add(
     modelRows labels: [UInt8], first: Int, touched: [Range<Int>],
-    emit: ([UInt8]) throws -> Void, counts: inout [Int]
+    emit: ([UInt8]) throws -> Void, background: ((Int) throws -> Void)?,
+    counts: inout [Int]
   ) throws {
     let rows = labels.count / modelWidth
     var end = next
@@ -173,18 +176,32 @@ struct RowEmitter {
     guard end > next else { return }
 
     let width = level0.width
-    var band = [UInt8](repeating: 0, count: (end - next) * width)
+    var pending: [UInt8] = []
+    var backgroundRun = 0
     var labelled = 0
-    band.withUnsafeMutableBufferPointer { out in
-      for row in next..<end {
-        let index = modelRow(ofLevel0: row) - first
-        let range = touched[index]
-        guard !range.isEmpty else { continue }
-        // Level-0 columns whose model column lies in the range.
-        let x0 = max(0, Int((Double(range.lowerBound) * downsample).rounded(.down)) - 1)
-        let x1 = min(width, Int((Double(range.upperBound) * downsample).rounded(.up)) + 1)
-        let source = index * modelWidth
-        let target = (row - next) * width
+    for row in next..<end {
+      let index = modelRow(ofLevel0: row) - first
+      let range = touched[index]
+      if range.isEmpty, let background {
+        if !pending.isEmpty {
+          try emit(pending)
+          pending.removeAll(keepingCapacity: true)
+        }
+        backgroundRun += 1
+        continue
+      }
+      if backgroundRun > 0 {
+        try background?(backgroundRun)
+        backgroundRun = 0
+      }
+      let target = pending.count
+      pending.append(contentsOf: repeatElement(0, count: width))
+      guard !range.isEmpty else { continue }
+      // Level-0 columns whose model column lies in the range.
+      let x0 = max(0, Int((Double(range.lowerBound) * downsample).rounded(.down)) - 1)
+      let x1 = min(width, Int((Double(range.upperBound) * downsample).rounded(.up)) + 1)
+      let source = index * modelWidth
+      pending.withUnsafeMutableBufferPointer { out in
         for x in x0..<x1 {
           let label = labels[source + columns[x]]
           guard label != 0 else { continue }
@@ -194,8 +211,9 @@ struct RowEmitter {
         }
       }
     }
-    counts[0] += band.count - labelled
+    if !pending.isEmpty { try emit(pending) }
+    if backgroundRun > 0 { try background?(backgroundRun) }
+    counts[0] += (end - next) * width - labelled
     next = end
-    try emit(band)
   }
 }

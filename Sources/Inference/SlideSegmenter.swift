@@ -95,6 +95,10 @@ public final class SlideSegmenter {
   ///     is saved at the start of a tile row every
   ///     ``Options/checkpointSeconds``; if it holds a saved point, the saved
   ///     rows are emitted first and the run continues from that tile row.
+  ///   - background: when given, receives runs of level-0 rows that are
+  ///     all background as a row count instead of zeros through `emit`
+  ///     (most of a slide; a writer can skip them cheaply). Calls to the
+  ///     two closures come in row order.
   ///   - emit: receives consecutive full-width bands of level-0 label rows
   ///     (row-major, `slide.dimensions.width` per row), top to bottom.
   ///   - progress: (tissue tiles done, tissue tiles in all) after each
@@ -102,6 +106,7 @@ public final class SlideSegmenter {
   public func segment(
     _ slide: Slide, downsample: Double, tissue: TissueMask?,
     journal: SegmentationJournal? = nil,
+    background: ((_ rowCount: Int) throws -> Void)? = nil,
     emit: (_ rows: [UInt8]) throws -> Void,
     progress: (Int, Int) -> Void = { _, _ in }
   ) throws -> Summary {
@@ -140,7 +145,7 @@ public final class SlideSegmenter {
     func finished(_ labels: [UInt8], _ first: Int, _ touched: [Range<Int>]) throws {
       try emitter.add(
         modelRows: labels, first: first, touched: touched, emit: emit,
-        counts: &summary.classPixels)
+        background: background, counts: &summary.classPixels)
     }
     func finish(below row: Int) throws {
       try accumulator.finish(below: row) { labels, first, touched in

@@ -100,7 +100,8 @@ struct SlideJob {
     let summary: SlideSegmenter.Summary
     do {
       summary = try segmenter.segment(
-        slide, downsample: d, tissue: tissue, journal: journal
+        slide, downsample: d, tissue: tissue, journal: journal,
+        background: { try writer.appendBackground(rows: $0) }
       ) { rows in
         try writer.append(rows: rows)
       } progress: { done, total in

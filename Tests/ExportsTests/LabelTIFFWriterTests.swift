@@ -175,6 +175,63 @@ final class LabelTIFFWriterTests: XCTestCase {
     }
   }
 
+  /// Background rows pushed as a count give the same file, byte for byte,
+  /// as pushing their zeros (a synthetic mask: objects in a few row bands,
+  /// with whole background bands and runs of every length between).
+  func testSyntheticBackgroundRowsEqualZeros() throws {
+    let width = 900
+    let height = 1400
+    let labels = (0..<(width * height)).map { i -> UInt8 in
+      let (x, y) = (i % width, i / width)
+      let inBand = (300..<420).contains(y) || (700..<703).contains(y) || y == 1399
+      return inBand && (x * 7 + y * 3) % 61 < 25 ? UInt8(1 + x % 2) : 0
+    }
+    let mask = LabelMask(width: width, height: height, labels: labels)
+    let folder = try TestMasks.scratchFolder()
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let zeros = (folder as NSString).appendingPathComponent("zeros.tif")
+    _ = try write(mask, to: zeros, bandRows: 37, options: .init())
+
+    let counted = (folder as NSString).appendingPathComponent("counted.tif")
+    let writer = try LabelTIFFWriter(path: counted, size: mask.size, options: .init())
+    var y = 0
+    while y < height {
+      let row = Array(labels[(y * width)..<((y + 1) * width)])
+      var run = 1
+      if row.allSatisfy({ $0 == 0 }) {
+        while y + run < height
+          && labels[((y + run) * width)..<((y + run + 1) * width)].allSatisfy({ $0 == 0 })
+        { run += 1 }
+        try writer.appendBackground(rows: run)
+      } else {
+        try writer.append(rows: row)
+      }
+      y += run
+    }
+    try writer.finish()
+    XCTAssertEqual(
+      try Data(contentsOf: URL(fileURLWithPath: zeros)),
+      try Data(contentsOf: URL(fileURLWithPath: counted)))
+    let colors = (0...2).map { LabelClasses()[UInt8($0)].color }
+    try assertPyramid(counted, mask: mask, rule: .mode) { r, g, b in
+      colors.firstIndex(of: LabelColor(red: r, green: g, blue: b)).map(UInt8.init)
+    }
+
+    // More background rows than the mask has: refused, nothing left.
+    let small = (folder as NSString).appendingPathComponent("small.tif")
+    let tooMany = try LabelTIFFWriter(
+      path: small, size: PixelSize(width: 10, height: 10), options: .init())
+    try tooMany.appendBackground(rows: 4)
+    XCTAssertThrowsError(try tooMany.appendBackground(rows: 7)) { error in
+      XCTAssertEqual(
+        error as? ExportError,
+        .tooManyRows(path: small, height: 10, rowsWritten: 4, rowsOffered: 7))
+    }
+    XCTAssertEqual(
+      try FileManager.default.contentsOfDirectory(atPath: folder).sorted(),
+      ["counted.tif", "zeros.tif"])
+  }
+
   /// The mode rule on single blocks, ties going to the larger value, and
   /// partial blocks (a synthetic check of the documented rule).
   func testModeRule() {
