@@ -347,6 +347,48 @@ public struct RandomPatchSampler: Sendable {
     return Patch(plan: plan, image: image, labels: labels)
   }
 
+  /// A regular grid of plans over every source, at the level and region
+  /// size random items use: the tile sampler of the paper's tile-versus-
+  /// random comparison, sharing reading, resizing and augmentation.
+  ///
+  /// The grid per source is ``GridTileSampler``'s (last tile shifted inward)
+  /// with regions of the read size stepping by `overlap` output pixels less
+  /// (scaled to level pixels), keeping tiles with at least
+  /// `minTissueFraction` tissue. Plans come source by source, row by row,
+  /// with `index` 0: set ``Plan/index`` to the item index before ``read(_:)``
+  /// so that augmentation is drawn per item.
+  /// - Throws: ``SamplingError/invalidSetting(name:value:expected:)`` for an
+  ///   overlap that leaves no step.
+  public func gridPlans(overlap: Int, minTissueFraction: Double) throws -> [Plan] {
+    var plans: [Plan] = []
+    for (sourceIndex, source) in sources.enumerated() {
+      let plan = sourcePlans[sourceIndex]
+      let scale = Double(plan.readSize.width) / Double(configuration.patchSize.width)
+      let step = PixelSize(
+        width: plan.readSize.width - Int((Double(overlap) * scale).rounded()),
+        height: plan.readSize.height - Int((Double(overlap) * scale).rounded()))
+      guard overlap >= 0, step.width > 0, step.height > 0 else {
+        throw SamplingError.invalidSetting(
+          name: "overlap", value: "\(overlap)",
+          expected: "0 ≤ overlap < patch size \(configuration.patchSize)")
+      }
+      let grid = try GridTileSampler(
+        slide: source.slide, tissue: source.tissue, level: plan.level,
+        tileSize: plan.readSize, stride: step, minTissueFraction: minTissueFraction)
+      for tile in grid.tiles {
+        plans.append(
+          Plan(
+            index: 0, sourceIndex: sourceIndex,
+            centre: Level0Point(
+              x: tile.level0Origin.x + Int(Double(plan.readSize.width) * plan.downsample / 2),
+              y: tile.level0Origin.y + Int(Double(plan.readSize.height) * plan.downsample / 2)),
+            level: plan.level, levelOrigin: tile.levelOrigin, level0Origin: tile.level0Origin,
+            readSize: plan.readSize, outputSize: configuration.patchSize))
+      }
+    }
+    return plans
+  }
+
   /// Item `index`, planned and read.
   public func patch(index: Int) throws -> Patch {
     try read(plan(index: index))

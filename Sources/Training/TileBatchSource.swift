@@ -18,6 +18,10 @@ import Tensor
 /// (only when a patch is larger than a tile) count as background.
 public struct TileBatchSource: BatchSource {
   public let sampler: RandomPatchSampler
+  /// The grid patches when the config asks for the tile sampler; `nil`
+  /// for random patches.
+  public let gridPlans: [RandomPatchSampler.Plan]?
+  let seed: UInt64
   public let batchSize: Int
   /// Stems of the tiles held out for validation.
   public let validationStems: [String]
@@ -66,6 +70,18 @@ public struct TileBatchSource: BatchSource {
       resolution: .downsample(config.downsample), labelPadValue: 0, augmenter: augmenter)
     sampler = try RandomPatchSampler(
       sources: slides, configuration: configuration, seed: config.seed)
+    seed = config.seed
+    switch config.sampler {
+    case .random:
+      gridPlans = nil
+    case .grid:
+      let plans = try sampler.gridPlans(overlap: config.gridOverlap, minTissueFraction: 0.1)
+      guard !plans.isEmpty else {
+        throw TrainingError.badData(
+          path: config.tiles, detail: "no grid patch holds 10% tissue")
+      }
+      gridPlans = plans
+    }
     batchSize = config.batchSize
     validationItems = order.prefix(config.validationTiles).sorted().map { dataset.items[$0] }
     validationStems = validationItems.map(\.stem)
@@ -78,7 +94,7 @@ public struct TileBatchSource: BatchSource {
     var values = [Float](repeating: 0, count: batchSize * 3 * plane)
     var labels = [Int](repeating: 0, count: batchSize * plane)
     for b in 0..<batchSize {
-      let patch = try sampler.patch(index: step * batchSize + b)
+      let patch = try sampler.read(plan(item: step * batchSize + b))
       patch.image.writePlanarUnitFloats(into: &values, offset: b * 3 * plane)
       if let patchLabels = patch.labels {
         for p in 0..<plane {
@@ -90,6 +106,23 @@ public struct TileBatchSource: BatchSource {
     return TrainingBatch(
       images: try Tensor(shape: [batchSize, 3, size.height, size.width], values: values),
       labels: labels)
+  }
+
+  /// Where item `k` comes from: a random plan, or grid patch `k mod n` of
+  /// epoch `k / n` in that epoch's seeded order (each patch once per
+  /// epoch), so batches stay a pure function of the step.
+  func plan(item k: Int) -> RandomPatchSampler.Plan {
+    guard let gridPlans else { return sampler.plan(index: k) }
+    let n = gridPlans.count
+    let epoch = k / n
+    var order = Array(0..<n)
+    var generator = SplitMix64(seed: seed ^ 0x5EED_6121, index: epoch, stream: 2)
+    for i in stride(from: n - 1, to: 0, by: -1) {
+      order.swapAt(i, generator.nextInt(below: i + 1))
+    }
+    var plan = gridPlans[order[k % n]]
+    plan.index = k
+    return plan
   }
 
   /// Whole held-out tiles at the training downsample.

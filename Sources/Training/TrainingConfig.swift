@@ -38,12 +38,25 @@ public struct TrainingConfig: Sendable, Equatable {
   public var validateEvery = 100
   public var checkpointEvery = 50
   public var seed: UInt64 = 0
+  /// How training patches are drawn: `random` (centred on random tissue
+  /// pixels, the paper's way) or `grid` (a fixed grid over each tile,
+  /// visited in a fresh seeded order every epoch; the tile-sampler
+  /// ablation).
+  public var sampler = Sampler.random
+  /// Overlap between neighbouring grid patches, in patch pixels (`grid`).
+  public var gridOverlap = 0
   public var model = ModelConfig()
+
+  public enum Sampler: String, Sendable, Equatable, CaseIterable {
+    case random
+    case grid
+  }
 
   static let keys = [
     "tiles", "train_split", "validation_tiles", "patch", "downsample", "batch_size", "steps",
     "learning_rate", "warmup_steps", "min_learning_rate", "weight_decay", "clip_norm",
-    "dice_weight", "validate_every", "checkpoint_every", "seed", "model",
+    "dice_weight", "validate_every", "checkpoint_every", "seed", "sampler", "grid_overlap",
+    "model",
   ]
 
   public init(tiles: String) {
@@ -109,6 +122,20 @@ public struct TrainingConfig: Sendable, Equatable {
     if let v = try int("validate_every", 1...10_000_000) { config.validateEvery = v }
     if let v = try int("checkpoint_every", 1...10_000_000) { config.checkpointEvery = v }
     if let v = try int("seed", 0...Int.max) { config.seed = UInt64(v) }
+    if let value = object["sampler"] {
+      guard let name = value as? String, let sampler = Sampler(rawValue: name) else {
+        throw TrainingError.invalidSetting(
+          path: path, key: "sampler", detail: "must be \"random\" or \"grid\", got \(value)")
+      }
+      config.sampler = sampler
+    }
+    if let v = try int("grid_overlap", 0...8191) {
+      guard v < min(config.patch[0], config.patch[1]) else {
+        throw TrainingError.invalidSetting(
+          path: path, key: "grid_overlap", detail: "must be smaller than the patch, got \(v)")
+      }
+      config.gridOverlap = v
+    }
     if let model = object["model"] {
       config.model = try modelConfig(model, path: path)
     }

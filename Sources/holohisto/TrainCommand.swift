@@ -23,8 +23,11 @@ struct TrainCommand {
     The config is JSON; unknown keys are an error. Keys: tiles (required),
     train_split, validation_tiles, patch [w, h], downsample, batch_size,
     steps, learning_rate, warmup_steps, min_learning_rate, weight_decay,
-    clip_norm, dice_weight, validate_every, checkpoint_every, seed, model
-    (an object of model settings, see docs/MODEL.md).
+    clip_norm, dice_weight, validate_every, checkpoint_every, seed,
+    sampler ("random": patches centred on random tissue pixels, the
+    default; "grid": a fixed grid of patches over each tile, shuffled
+    every epoch), grid_overlap (patch pixels), model (an object of model
+    settings, see docs/MODEL.md).
 
     OPTIONS:
       --config FILE     The training config (required).
@@ -79,9 +82,11 @@ struct TrainCommand {
     if try trainer.resumeIfPossible() {
       Console.error("resuming from step \(trainer.step) of \(config.steps)")
     } else {
+      let sampling =
+        source.gridPlans.map { "a grid of \($0.count) patches over " } ?? "random patches of "
       Console.error(
         "training \(config.model.variant.rawValue) (\(model.parameterCount) parameters) on "
-          + "\(source.sampler.sources.count) tiles, validating on "
+          + sampling + "\(source.sampler.sources.count) tiles, validating on "
           + "\(validation.count): \(source.validationStems.joined(separator: ", "))")
     }
     try trainer.run(stopAfter: stopAfter) { progress in

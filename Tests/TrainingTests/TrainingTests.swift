@@ -255,3 +255,79 @@ final class ShippedModelTests: XCTestCase {
     XCTAssertEqual(scores[0].dice, 0.954, accuracy: 0.01)
   }
 }
+
+/// The tile sampler (`"sampler": "grid"`) on three real HuBMAP tiles.
+final class GridSamplingTests: XCTestCase {
+  func source() throws -> TileBatchSource {
+    let data = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("shared/data/labeled/hubmap-glomeruli-cnsiu")
+    let folder = try temporaryFolder(self)
+    for kind in ["images/train", "masks/train"] {
+      try FileManager.default.createDirectory(
+        at: folder.appendingPathComponent(kind), withIntermediateDirectories: true)
+    }
+    for stem in ["106", "107", "109", "110"] {
+      try FileManager.default.createSymbolicLink(
+        at: folder.appendingPathComponent("images/train/\(stem).jpg"),
+        withDestinationURL: data.appendingPathComponent("images/train/\(stem).jpg"))
+      try FileManager.default.createSymbolicLink(
+        at: folder.appendingPathComponent("masks/train/\(stem).png"),
+        withDestinationURL: data.appendingPathComponent("masks/train/\(stem).png"))
+    }
+    var config = TrainingConfig(tiles: folder.path)
+    config.validationTiles = 1
+    config.patch = [256, 256]
+    config.downsample = 2
+    config.batchSize = 2
+    config.seed = 5
+    config.sampler = .grid
+    return try TileBatchSource(config: config)
+  }
+
+  /// Each epoch visits every grid patch once, in an order that changes
+  /// between epochs; items are a function of (seed, index) alone.
+  func testEveryPatchOncePerEpoch() throws {
+    let a = try source(), b = try source()
+    let grid = try XCTUnwrap(a.gridPlans)
+    // 1600×1200 tiles read as 512-pixel regions (256 at ×2): 4 × 3 places
+    // per tile, fewer where a place holds under 10% tissue.
+    XCTAssertGreaterThan(grid.count, 3 * 6)
+    XCTAssertLessThanOrEqual(grid.count, 3 * 12)
+    func key(_ p: RandomPatchSampler.Plan) -> String {
+      "\(p.sourceIndex):\(p.level0Origin.x),\(p.level0Origin.y)"
+    }
+    let n = grid.count
+    let first = (0..<n).map { a.plan(item: $0) }
+    let second = (n..<(2 * n)).map { a.plan(item: $0) }
+    XCTAssertEqual(Set(first.map(key)), Set(grid.map(key)))
+    XCTAssertEqual(Set(first.map(key)).count, n)
+    XCTAssertEqual(Set(second.map(key)), Set(grid.map(key)))
+    XCTAssertNotEqual(first.map(key), second.map(key))
+    XCTAssertEqual(first.map(\.index), Array(0..<n))
+    XCTAssertEqual((0..<n).map { key(b.plan(item: $0)) }, first.map(key))
+    for plan in grid {
+      XCTAssertEqual(plan.readSize, PixelSize(width: 512, height: 512))
+      XCTAssertTrue((0...(1600 - 512)).contains(plan.levelOrigin.x), key(plan))
+      XCTAssertTrue((0...(1200 - 512)).contains(plan.levelOrigin.y), key(plan))
+    }
+    let batch = try a.batch(step: 1)
+    XCTAssertEqual(batch.images.shape, [2, 3, 256, 256])
+  }
+
+  func testConfigNamesTheSampler() throws {
+    let folder = try temporaryFolder(self)
+    let path = folder.appendingPathComponent("train.json").path
+    _ = FileManager.default.createFile(
+      atPath: path, contents: Data(#"{"tiles": "t", "sampler": "grod"}"#.utf8))
+    XCTAssertThrowsError(try TrainingConfig.load(path: path)) {
+      XCTAssertEqual("\($0)", "\(path): 'sampler' must be \"random\" or \"grid\", got grod.")
+    }
+    _ = FileManager.default.createFile(
+      atPath: path,
+      contents: Data(#"{"tiles": "t", "sampler": "grid", "grid_overlap": 64}"#.utf8))
+    let config = try TrainingConfig.load(path: path)
+    XCTAssertEqual(config.sampler, .grid)
+    XCTAssertEqual(config.gridOverlap, 64)
+  }
+}
