@@ -32,21 +32,27 @@ public struct TileBatchSource: BatchSource {
   ///   or too few tiles, and the dataset's own errors (missing masks,
   ///   mismatched sizes) before any training starts.
   public init(config: TrainingConfig) throws {
-    let dataset: TileFolderDataset
-    do {
-      dataset = try TileFolderDataset(root: config.tiles, split: config.trainSplit)
-    } catch {
-      throw TrainingError.badData(path: config.tiles, detail: "\(error)".trimmingSuffix("."))
+    let dataset: TileFolderDataset?
+    if config.tiles.isEmpty {
+      dataset = nil
+    } else {
+      do {
+        dataset = try TileFolderDataset(root: config.tiles, split: config.trainSplit)
+      } catch {
+        throw TrainingError.badData(
+          path: config.tiles, detail: "\(error)".trimmingSuffix("."))
+      }
     }
-    guard dataset.items.count > config.validationTiles else {
+    let items = dataset?.items ?? []
+    guard dataset == nil || items.count > config.validationTiles else {
       throw TrainingError.badData(
         path: config.tiles,
-        detail: "\(dataset.items.count) tiles in split '\(config.trainSplit)', but "
+        detail: "\(items.count) tiles in split '\(config.trainSplit)', but "
           + "\(config.validationTiles) are to be held out for validation")
     }
 
     // Seeded shuffle (Fisher–Yates with SplitMix-style steps).
-    var order = Array(dataset.items.indices)
+    var order = Array(items.indices)
     var state = config.seed &+ 0x9E37_79B9_7F4A_7C15
     for i in stride(from: order.count - 1, to: 0, by: -1) {
       state = state &+ 0x9E37_79B9_7F4A_7C15
@@ -59,9 +65,18 @@ public struct TileBatchSource: BatchSource {
     let held = Set(order.prefix(config.validationTiles))
 
     var slides: [TrainingSlide] = []
-    for index in dataset.items.indices where !held.contains(index) {
-      let (slide, labels) = try dataset.open(index)
-      slides.append(try TrainingSlide(slide: slide, labels: labels, detector: TissueDetector()))
+    if let dataset {
+      for index in items.indices where !held.contains(index) {
+        let (slide, labels) = try dataset.open(index)
+        slides.append(
+          try TrainingSlide(slide: slide, labels: labels, detector: TissueDetector()))
+      }
+    }
+    // Unlabelled slides (tokenizer pre-training; the config refuses them
+    // for segmentation).
+    for path in config.slides {
+      let slide = try Slide(path: path)
+      slides.append(try TrainingSlide(slide: slide, labels: nil, detector: TissueDetector()))
     }
     var augmenter = Augmenter()
     augmenter.labelPadValue = 0
@@ -83,7 +98,7 @@ public struct TileBatchSource: BatchSource {
       gridPlans = plans
     }
     batchSize = config.batchSize
-    validationItems = order.prefix(config.validationTiles).sorted().map { dataset.items[$0] }
+    validationItems = order.prefix(config.validationTiles).sorted().map { items[$0] }
     validationStems = validationItems.map(\.stem)
     downsample = config.downsample
   }

@@ -24,8 +24,15 @@ import Tensor
 /// Tokenizer variants: the codebook is not trained by gradient. After each
 /// step it follows the encoder by the quantiser's EMA rule, and codes that
 /// fell out of use restart on encoder outputs of the batch, drawn with a
-/// generator seeded by (seed, step), so resume stays exact. (Separate
-/// tokenizer pre-training by reconstruction is not built yet.)
+/// generator seeded by (seed, step), so resume stays exact.
+///
+/// Tokenizer pre-training (`objective` `tokenizer`): the same loop trains
+/// the encoder and decoder alone on mean squared error between the
+/// reconstruction and the normalised input plus the commitment loss, the
+/// codebook by EMA as above; validation is the mean PSNR (dB) of the
+/// held-out tiles' reconstructions, and `best` is the highest PSNR (the
+/// latest checkpoint when there is nothing to validate on). The log's
+/// last column is then `validation_psnr`.
 public final class Trainer {
   /// What the run's caller sees after each step.
   public struct Progress: Sendable {
@@ -70,8 +77,9 @@ public final class Trainer {
     self.validation = validation
     self.outputFolder = outputFolder
     optimizer = AdamW(
-      parameters: model.segmentationParameters, learningRate: Float(config.learningRate),
-      weightDecay: Float(config.weightDecay))
+      parameters: config.objective == .tokenizer
+        ? model.tokenizerParameters : model.segmentationParameters,
+      learningRate: Float(config.learningRate), weightDecay: Float(config.weightDecay))
     schedule = LearningRateSchedule(
       peak: config.learningRate, warmup: config.warmupSteps, total: config.steps,
       floor: config.minLearningRate)
@@ -128,6 +136,9 @@ public final class Trainer {
           validationDice: dice))
       if step % config.checkpointEvery == 0 || step == end {
         try checkpoint()
+        if validation.isEmpty {
+          try saveModelAtomically(model, stem: outputFolder + "/best")
+        }
       }
       recent.append(seconds)
       if recent.count > 20 { recent.removeFirst() }
@@ -141,11 +152,23 @@ public final class Trainer {
   /// One optimisation step; returns the loss before the update.
   func trainStep(rate: Double) throws -> Double {
     let batch = try source.batch(step: step)
-    let output = try model.forward(batch.images, training: true)
-    let loss = try SegmentationLoss.compute(
-      output, labels: batch.labels, diceWeight: Float(config.diceWeight))
+    let loss: Tensor
+    let quantized: VectorQuantizer.Output?
+    switch config.objective {
+    case .segmentation:
+      let output = try model.forward(batch.images, training: true)
+      loss = try SegmentationLoss.compute(
+        output, labels: batch.labels, diceWeight: Float(config.diceWeight))
+      quantized = output.quantized
+    case .tokenizer:
+      let reconstruction = try model.reconstruct(batch.images, training: true)
+      loss =
+        (reconstruction.output - reconstruction.target).squared().mean()
+        + reconstruction.quantized.commitmentLoss
+      quantized = reconstruction.quantized
+    }
     loss.backward()
-    if let quantizer = model.quantizer, let q = output.quantized {
+    if let quantizer = model.quantizer, let q = quantized {
       let vectors = q.vectors.detached()
       quantizer.updateCodebook(vectors: vectors, indices: q.indices)
       var rng = Xoshiro256(seed: config.seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(step))
@@ -165,6 +188,17 @@ public final class Trainer {
   public func validate() throws -> Double? {
     guard !validation.isEmpty else { return nil }
     var scores: [Double] = []
+    if config.objective == .tokenizer {
+      for item in validation {
+        let reconstruction = try withNoGrad { try model.reconstruct(item.image) }
+        let h = item.image.shape[2], w = item.image.shape[3]
+        let output = model.denormalised(reconstruction.output)
+        let cropped = output.shape[2] == h && output.shape[3] == w
+          ? output : output.cropped(top: 0, left: 0, height: h, width: w)
+        scores.append(ReconstructionMetrics.psnr(cropped, item.image))
+      }
+      return scores.reduce(0, +) / Double(scores.count)
+    }
     for item in validation {
       let logits = try withNoGrad { try model(item.image) }
       let predicted = Self.argmax(logits)
@@ -173,12 +207,12 @@ public final class Trainer {
     return scores.reduce(0, +) / Double(scores.count)
   }
 
+  /// Writes `log.csv`, then `last.safetensors`: in that order a kill at
+  /// any moment leaves a log that reaches at least the checkpoint's step
+  /// (rows past it are dropped on resume).
   func checkpoint() throws {
-    try TrainingCheckpoint(
-      step: step, bestDice: bestDice, weights: model.store.tensors, optimizer: optimizer.state,
-      modelConfig: model.config
-    ).write(to: checkpointPath)
-    var text = "step,learning_rate,loss,seconds,validation_dice\n"
+    let column = config.objective == .tokenizer ? "validation_psnr" : "validation_dice"
+    var text = "step,learning_rate,loss,seconds,\(column)\n"
     for row in log {
       text += "\(row.step),\(row.learningRate),\(row.loss),\(row.seconds),"
         + "\(row.validationDice.map { String($0) } ?? "")\n"
@@ -189,6 +223,10 @@ public final class Trainer {
       throw SlideError.writeFailed(path: logPath, detail: "cannot create the file")
     }
     try output.commit()
+    try TrainingCheckpoint(
+      step: step, bestDice: bestDice, weights: model.store.tensors, optimizer: optimizer.state,
+      modelConfig: model.config
+    ).write(to: checkpointPath)
   }
 
   static func readLog(_ path: String) throws -> [LogRow] {

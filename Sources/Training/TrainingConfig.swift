@@ -15,8 +15,22 @@ import Model
 public struct TrainingConfig: Sendable, Equatable {
   /// Folder of image/mask tiles (`images/<split>/*.jpg`,
   /// `masks/<split>/*.png`), relative paths resolved against the config
-  /// file's folder.
+  /// file's folder. Empty: none (tokenizer pre-training on `slides` alone).
   public var tiles: String
+  /// What is trained: the segmentation model (`segmentation`, the
+  /// default), or the sequential tokenizer alone by reconstruction
+  /// (`tokenizer`: encoder and decoder by gradient on mean squared error
+  /// plus the commitment loss, the codebook by EMA; validation reports
+  /// PSNR in dB on the held-out tiles instead of Dice).
+  public var objective = Objective.segmentation
+  /// Unlabelled slides (any readable format) sampled alongside the tiles'
+  /// images; tokenizer pre-training only. Relative paths are resolved
+  /// against the config file's folder.
+  public var slides: [String] = []
+  /// Stem of a pre-trained tokenizer checkpoint (`STEM.json` +
+  /// `STEM.safetensors`, e.g. a tokenizer run's `best`) whose encoder and
+  /// codebook start segmentation training; `nil`: random start.
+  public var tokenizer: String?
   /// Split used for training; validation tiles are held out of it.
   public var trainSplit = "train"
   /// Number of training tiles held out for validation (chosen by seed).
@@ -47,6 +61,11 @@ public struct TrainingConfig: Sendable, Equatable {
   public var gridOverlap = 0
   public var model = ModelConfig()
 
+  public enum Objective: String, Sendable, Equatable, CaseIterable {
+    case segmentation
+    case tokenizer
+  }
+
   public enum Sampler: String, Sendable, Equatable, CaseIterable {
     case random
     case grid
@@ -56,7 +75,7 @@ public struct TrainingConfig: Sendable, Equatable {
     "tiles", "train_split", "validation_tiles", "patch", "downsample", "batch_size", "steps",
     "learning_rate", "warmup_steps", "min_learning_rate", "weight_decay", "clip_norm",
     "dice_weight", "validate_every", "checkpoint_every", "seed", "sampler", "grid_overlap",
-    "model",
+    "objective", "slides", "tokenizer", "model",
   ]
 
   public init(tiles: String) {
@@ -75,13 +94,50 @@ public struct TrainingConfig: Sendable, Equatable {
     for key in object.keys.sorted() where !keys.contains(key) {
       throw TrainingError.unknownConfigKey(path: path, key: key, known: keys)
     }
-    guard let tiles = object["tiles"] as? String else {
-      throw TrainingError.invalidSetting(path: path, key: "tiles", detail: "is required")
-    }
     let folder = (path as NSString).deletingLastPathComponent
-    var config = TrainingConfig(
-      tiles: tiles.hasPrefix("/") || folder.isEmpty
-        ? tiles : (folder as NSString).appendingPathComponent(tiles))
+    func resolve(_ p: String) -> String {
+      p.hasPrefix("/") || folder.isEmpty || p.isEmpty
+        ? p : (folder as NSString).appendingPathComponent(p)
+    }
+    var objective = Objective.segmentation
+    if let value = object["objective"] {
+      guard let name = value as? String, let parsed = Objective(rawValue: name) else {
+        throw TrainingError.invalidSetting(
+          path: path, key: "objective",
+          detail: "must be \"segmentation\" or \"tokenizer\", got \(value)")
+      }
+      objective = parsed
+    }
+    var slides: [String] = []
+    if let value = object["slides"] {
+      guard let list = value as? [String], !list.isEmpty else {
+        throw TrainingError.invalidSetting(
+          path: path, key: "slides", detail: "must be a non-empty list of paths")
+      }
+      guard objective == .tokenizer else {
+        throw TrainingError.invalidSetting(
+          path: path, key: "slides",
+          detail: "holds unlabelled slides, which only \"objective\": \"tokenizer\" uses")
+      }
+      slides = list.map(resolve)
+    }
+    let tiles = object["tiles"] as? String ?? ""
+    guard !tiles.isEmpty || !slides.isEmpty else {
+      throw TrainingError.invalidSetting(
+        path: path, key: "tiles",
+        detail: objective == .tokenizer ? "or 'slides' is required" : "is required")
+    }
+    var config = TrainingConfig(tiles: resolve(tiles))
+    config.objective = objective
+    config.slides = slides
+    if let value = object["tokenizer"] {
+      guard let stem = value as? String, !stem.isEmpty, objective == .segmentation else {
+        throw TrainingError.invalidSetting(
+          path: path, key: "tokenizer",
+          detail: "must be the stem of a pre-trained tokenizer checkpoint, for segmentation")
+      }
+      config.tokenizer = resolve(stem)
+    }
 
     func int(_ key: String, _ range: ClosedRange<Int>) throws -> Int? {
       guard let value = object[key] else { return nil }

@@ -26,8 +26,13 @@ struct TrainCommand {
     clip_norm, dice_weight, validate_every, checkpoint_every, seed,
     sampler ("random": patches centred on random tissue pixels, the
     default; "grid": a fixed grid of patches over each tile, shuffled
-    every epoch), grid_overlap (patch pixels), model (an object of model
-    settings, see docs/MODEL.md).
+    every epoch), grid_overlap (patch pixels), objective ("segmentation",
+    the default, or "tokenizer": pre-train the sequential tokenizer by
+    reconstruction; validation then reports PSNR), slides (unlabelled
+    slides for tokenizer pre-training, any readable format), tokenizer
+    (stem of a tokenizer run's checkpoint, e.g. runs/tok/best, to start
+    segmentation from), model (an object of model settings, see
+    docs/MODEL.md).
 
     OPTIONS:
       --config FILE     The training config (required).
@@ -74,6 +79,11 @@ struct TrainCommand {
     let source = try TileBatchSource(config: config)
     let validation = try source.validationCases()
     let model = try SegmentationModel(config: config.model, seed: config.seed)
+    if let tokenizer = config.tokenizer {
+      // Resuming overwrites these with the checkpoint's own values.
+      let copied = try TokenizerTransfer.load(stem: tokenizer, into: model)
+      Console.error("tokenizer from \(tokenizer) (\(copied) tensors)")
+    }
     // Patches for the next steps are read and augmented on another thread
     // while the model trains on this one.
     let trainer = Trainer(
@@ -86,22 +96,23 @@ struct TrainCommand {
         source.gridPlans.map { "a grid of \($0.count) patches over " } ?? "random patches of "
       Console.error(
         "training \(config.model.variant.rawValue) (\(model.parameterCount) parameters) on "
-          + sampling + "\(source.sampler.sources.count) tiles, validating on "
+          + sampling + "\(source.sampler.sources.count) images, validating on "
           + "\(validation.count): \(source.validationStems.joined(separator: ", "))")
     }
+    let metric = config.objective == .tokenizer ? "PSNR" : "Dice"
     try trainer.run(stopAfter: stopAfter) { progress in
       var line = "step \(progress.step)/\(progress.steps) loss "
         + String(format: "%.4f", progress.loss)
         + " lr " + String(format: "%.2e", progress.learningRate)
         + String(format: " %.2f s/step ETA ", progress.secondsPerStep)
         + Self.duration(progress.secondsLeft)
-      if let dice = progress.validationDice {
-        line += String(format: " validation Dice %.4f", dice)
+      if let score = progress.validationDice {
+        line += String(format: " validation \(metric) %.4f", score)
       }
       Console.error(line)
     }
     let best = trainer.bestDice.map { String(format: "%.4f", $0) } ?? "n/a"
-    Console.out("step \(trainer.step) of \(config.steps); best validation Dice \(best); "
+    Console.out("step \(trainer.step) of \(config.steps); best validation \(metric) \(best); "
       + "model: \(output)/best.json")
   }
 

@@ -152,12 +152,12 @@ final class TrainingTests: XCTestCase {
     try second.run()
 
     XCTAssertEqual(second.log.map(\.loss), straight.log.map(\.loss))
-    XCTAssertEqual(second.log.count, 6)
+    XCTAssertEqual(second.log.count, config.steps)
     XCTAssertEqual(second.bestDice, straight.bestDice)
     let best = try Checkpoint.load(stem: folder + "/best")
     XCTAssertEqual(best.config, config.model)
     let logText = try String(contentsOfFile: folder + "/log.csv", encoding: .utf8)
-    XCTAssertEqual(logText.split(separator: "\n").count, 7)
+    XCTAssertEqual(logText.split(separator: "\n").count, config.steps + 1)
   }
 
   /// Forty steps on real PAS crops: the loss falls by more than 15%.
@@ -176,6 +176,113 @@ final class TrainingTests: XCTestCase {
     let early = losses.prefix(5).reduce(0, +) / 5
     let late = losses.suffix(5).reduce(0, +) / 5
     XCTAssertLessThan(late, early * 0.85, "losses \(losses)")
+  }
+
+  /// Tokenizer pre-training (`objective` tokenizer) on real PAS crops:
+  /// validation PSNR of the held-out tile rises, only encoder and decoder
+  /// move by gradient (the backbone keeps its start), and resume is exact.
+  func testTokenizerObjectiveRaisesPSNR() throws {
+    let source = try TinyTileSource(seed: 4)
+    let validation = try validationCases(source)
+    var config = tinyConfig(folder: "")
+    config.objective = .tokenizer
+    config.model.variant = .holohisto
+    config.model.encoderWidths = [8, 8, 8, 8]
+    config.model.encoderBlocks = 1
+    config.model.tokenDim = 8
+    config.model.codebookSize = 16
+    config.learningRate = 3e-3
+    config.steps = 16
+    config.validateEvery = 1
+    config.checkpointEvery = 4
+    let folder = try temporaryFolder(self).path
+    let model = try SegmentationModel(config: config.model, seed: 5)
+    let backbone = model.store.tensors.filter { $0.key.hasPrefix("backbone.") }
+      .mapValues(\.scalars)
+    let trainer = Trainer(
+      config: config, model: model, source: source, validation: validation,
+      outputFolder: folder)
+    try trainer.run()
+    let psnr = trainer.log.compactMap(\.validationDice)
+    XCTAssertEqual(psnr.count, 16)
+    XCTAssertGreaterThan(psnr.suffix(3).max()!, psnr[0] + 1, "PSNR \(psnr)")
+    XCTAssertEqual(trainer.bestDice, psnr.max())
+    for (name, values) in backbone {
+      XCTAssertEqual(model.store.tensors[name]!.scalars, values, name)
+    }
+    let header = try String(contentsOfFile: folder + "/log.csv", encoding: .utf8)
+      .split(separator: "\n").first
+    XCTAssertEqual(header, "step,learning_rate,loss,seconds,validation_psnr")
+    try checkResume(config)
+  }
+
+  /// A pre-trained tokenizer's encoder and codebook (weights, batch-norm
+  /// statistics, EMA state) start a new model; nothing else is copied.
+  func testTokenizerTransferCopiesEncoderAndCodebookOnly() throws {
+    var config = tinyConfig(folder: "").model
+    config.variant = .holohisto
+    config.encoderWidths = [8, 8, 8, 8]
+    config.encoderBlocks = 1
+    config.tokenDim = 8
+    config.codebookSize = 16
+    let pretrained = try SegmentationModel(config: config, seed: 1)
+    let stem = try temporaryFolder(self).appendingPathComponent("tok").path
+    try Checkpoint.save(pretrained, stem: stem)
+
+    let fresh = try SegmentationModel(config: config, seed: 2)
+    let before = fresh.store.tensors.mapValues(\.scalars)
+    let copied = try TokenizerTransfer.load(stem: stem, into: fresh)
+    var moved = 0
+    for (name, tensor) in fresh.store.tensors {
+      if name.hasPrefix("encoder.") || name.hasPrefix("quantizer.") {
+        XCTAssertEqual(tensor.scalars, pretrained.store.tensors[name]!.scalars, name)
+        moved += 1
+      } else {
+        XCTAssertEqual(tensor.scalars, before[name]!, name)
+      }
+    }
+    XCTAssertEqual(copied, moved)
+    XCTAssertGreaterThan(moved, 10)
+
+    var unet = config
+    unet.variant = .unet
+    XCTAssertThrowsError(
+      try TokenizerTransfer.load(stem: stem, into: try SegmentationModel(config: unet, seed: 1)))
+    var wider = config
+    wider.codebookSize = 32
+    XCTAssertThrowsError(
+      try TokenizerTransfer.load(stem: stem, into: try SegmentationModel(config: wider, seed: 1))
+    ) { XCTAssertTrue("\($0)".contains("quantizer."), "\($0)") }
+  }
+
+  /// Unlabelled slides only serve tokenizer pre-training; a tokenizer to
+  /// start from only serves segmentation.
+  func testObjectiveSettingsAreChecked() throws {
+    let folder = try temporaryFolder(self)
+    let path = folder.appendingPathComponent("train.json").path
+    func message(_ json: String) -> String {
+      _ = FileManager.default.createFile(atPath: path, contents: Data(json.utf8))
+      do {
+        _ = try TrainingConfig.load(path: path)
+        return "loaded"
+      } catch {
+        return "\(error)".replacingOccurrences(of: path, with: "C")
+      }
+    }
+    XCTAssertEqual(
+      message(#"{"tiles": "t", "slides": ["a.svs"]}"#),
+      #"C: 'slides' holds unlabelled slides, which only "objective": "tokenizer" uses."#)
+    XCTAssertEqual(
+      message(#"{"objective": "tokenizer", "tiles": "t", "tokenizer": "x/best"}"#),
+      "C: 'tokenizer' must be the stem of a pre-trained tokenizer checkpoint, for segmentation.")
+    XCTAssertEqual(
+      message(#"{"objective": "tokenizer"}"#), "C: 'tiles' or 'slides' is required.")
+    XCTAssertEqual(message(#"{"objective": "tokenize", "tiles": "t"}"#),
+      #"C: 'objective' must be "segmentation" or "tokenizer", got tokenize."#)
+    XCTAssertEqual(message(#"{"objective": "tokenizer", "slides": ["a.svs"]}"#), "loaded")
+    let config = try TrainingConfig.load(path: path)
+    XCTAssertEqual(config.tiles, "")
+    XCTAssertEqual(config.slides, [folder.appendingPathComponent("a.svs").path])
   }
 
   /// Read-ahead hands out exactly the wrapped source's batches, in any
