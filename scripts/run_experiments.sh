@@ -16,9 +16,9 @@ bin=.build/release/holohisto
 tiles=../shared/data/labeled/hubmap-glomeruli-cnsiu
 mkdir -p runs/ablations docs/experiments
 
-# U-Net baseline, the shipped model's schedule: 2000 steps, then the same
-# run raised to 3000 (a warm restart of the cosine), best on validation.
-"$bin" train --config configs/glomeruli-unet-stage1.json -o runs/glomeruli-unet
+# U-Net baseline: the schedule of the shipped model's first 2000 steps
+# (configs/glomeruli-holohisto.json with steps 2000, whose run is
+# runs/glomeruli-holohisto-2000), best on validation.
 "$bin" train --config configs/glomeruli-unet.json -o runs/glomeruli-unet
 
 # Ablations: 600 steps each, same seed, data and schedule.
@@ -32,11 +32,13 @@ done
 # Test Dice per tile, then the comparisons.
 score() { "$bin" evaluate --model "$1" --tiles "$tiles" --csv "docs/experiments/$2.csv"; }
 score models/glomeruli/holohisto holohisto-shipped
+score runs/glomeruli-holohisto-2000/best holohisto-2000
 score runs/glomeruli-unet/best unet
 for name in holohisto patch softmax holohisto-grid; do
   score "runs/ablations/$name/best" "ablation-$name"
 done
 e=docs/experiments
+"$bin" compare "$e/holohisto-2000.csv" "$e/unet.csv"
 "$bin" compare "$e/holohisto-shipped.csv" "$e/unet.csv"
 "$bin" compare "$e/ablation-holohisto.csv" "$e/ablation-patch.csv"
 "$bin" compare "$e/ablation-holohisto.csv" "$e/ablation-softmax.csv"
