@@ -13,8 +13,12 @@ public struct ScoreTable: Sendable {
   /// taking the score from `column`.
   /// - Throws: ``EvaluationError/badScoreFile(path:line:detail:)``.
   public init(path: String, key: [String], column: String) throws {
+    guard FileManager.default.fileExists(atPath: path) else {
+      throw EvaluationError.badScoreFile(path: path, line: 0, detail: "no such file")
+    }
     guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-      throw EvaluationError.badScoreFile(path: path, line: 0, detail: "cannot read the file")
+      throw EvaluationError.badScoreFile(
+        path: path, line: 0, detail: "not a readable UTF-8 text file")
     }
     let lines = text.split(whereSeparator: \.isNewline).map(String.init)
     guard let header = lines.first?.split(separator: ",", omittingEmptySubsequences: false)
@@ -53,9 +57,9 @@ public struct ScoreTable: Sendable {
         undefined += 1
         continue
       }
-      guard let value = Double(cell) else {
+      guard let value = Double(cell), value.isFinite else {
         throw EvaluationError.badScoreFile(
-          path: path, line: n + 1, detail: "'\(cell)' is not a number")
+          path: path, line: n + 1, detail: "'\(cell)' is not a finite number")
       }
       scores[caseKey] = value
     }

@@ -18,7 +18,8 @@ public struct TracedObject: Sendable, Equatable {
   /// The class value `k` of every pixel of the object.
   public var classValue: UInt8
   /// Number of mask pixels in the object (exactly the polygon's area in
-  /// mask pixels²).
+  /// mask pixels²; after ``fillingHoles(smallerThan:)``, filled holes
+  /// count too).
   public var pixelCount: Int
   /// The outer ring: closed (last corner repeats the first), positive
   /// signed (shoelace) area in the (x, y) numbers, i.e. counter-clockwise
@@ -36,6 +37,24 @@ public struct TracedObject: Sendable, Equatable {
 
   /// The object's area in level-0 pixels²: pixel count × downsample².
   public var level0Area: Double { Double(pixelCount) * downsample * downsample }
+
+  /// The object with every hole smaller than `minimumArea` level-0 px²
+  /// dropped and its area added to ``pixelCount``, so the polygon's area
+  /// still equals the count: pinholes of a few pixels in a predicted mask
+  /// are noise, not structure.
+  public func fillingHoles(smallerThan minimumArea: Double) -> TracedObject {
+    var result = self
+    result.holes = []
+    for hole in holes {
+      let pixels = -ContourTracer.signedDoubleArea(hole) / 2
+      if Double(pixels) * downsample * downsample < minimumArea {
+        result.pixelCount += pixels
+      } else {
+        result.holes.append(hole)
+      }
+    }
+    return result
+  }
 
   /// Mask corner `corner` in level-0 pixels: `origin + corner · downsample`.
   public func level0(_ corner: MaskCorner) -> (x: Double, y: Double) {

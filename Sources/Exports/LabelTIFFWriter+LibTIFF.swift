@@ -86,7 +86,8 @@ final class LabelTIFFFile {
     ok = ok && set(TIFFTAG_PLANARCONFIG, [Int32(PLANARCONFIG_CONTIG)])
     ok = ok && set(TIFFTAG_COMPRESSION, [Int32(COMPRESSION_ADOBE_DEFLATE)])
     ok = ok && set(TIFFTAG_ZIPQUALITY, [Int32(tags.deflateLevel)])
-    ok = ok && set(TIFFTAG_SOFTWARE, ["HoloHisto"])
+    // A Swift String is not a C string through varargs: pass a pointer.
+    ok = ok && "HoloHisto".withCString { set(TIFFTAG_SOFTWARE, [$0]) }
     if let ppcm = tags.pixelsPerCentimetre {
       ok = ok && set(TIFFTAG_XRESOLUTION, [ppcm])
       ok = ok && set(TIFFTAG_YRESOLUTION, [ppcm])

@@ -13,6 +13,11 @@ public enum InferenceError: Error, Equatable, Sendable, CustomStringConvertible 
   case badManifest(path: String, line: Int, detail: String)
   /// Some slides of a cohort could not be segmented (each was reported).
   case slidesFailed(manifest: String, failed: [String], total: Int)
+  /// The run was stopped by a signal; its resume journal, if any, is kept.
+  case interrupted(output: String, journal: String?)
+  /// The scale cannot work with this slide and tiling (memory or reads
+  /// out of proportion).
+  case unworkableScale(path: String, downsample: Double, detail: String)
   /// The resume journal of an interrupted run cannot be read or written.
   case journalFailed(path: String, detail: String)
 
@@ -32,6 +37,12 @@ public enum InferenceError: Error, Equatable, Sendable, CustomStringConvertible 
       let names = failed.prefix(3).joined(separator: ", ") + (failed.count > 3 ? ", …" : "")
       return "\(manifest): \(failed.count) of \(total) slides failed (\(names)); "
         + "run the command again to retry them."
+    case .interrupted(let output, let journal):
+      return "\(output): interrupted; nothing was written"
+        + (journal.map { ", and running the same command again continues from \($0)" } ?? "")
+        + "."
+    case .unworkableScale(let path, let d, let detail):
+      return "\(path): downsample \(d) \(detail)."
     case .journalFailed(let path, let detail):
       return "\(path): the resume journal \(detail)."
     }

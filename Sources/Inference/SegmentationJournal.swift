@@ -60,11 +60,12 @@ public final class SegmentationJournal {
     self.identity = identity
     var isFolder: ObjCBool = false
     if !FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) {
-      do {
-        try FileManager.default.createDirectory(
-          atPath: folder, withIntermediateDirectories: false)
-      } catch {
-        throw InferenceError.journalFailed(path: folder, detail: "cannot create the folder")
+      guard mkdir(folder, 0o755) == 0 else {
+        let reason = String(cString: strerror(errno))
+        let parent = (folder as NSString).deletingLastPathComponent
+        throw InferenceError.journalFailed(
+          path: folder,
+          detail: "cannot be created in \(parent.isEmpty ? "." : parent) (\(reason))")
       }
     } else if !isFolder.boolValue {
       throw InferenceError.journalFailed(path: folder, detail: "exists and is not a folder")

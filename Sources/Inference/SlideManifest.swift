@@ -31,11 +31,19 @@ public struct SlideManifest: Sendable, Equatable {
   ///   line: no header, no `slide` column, an empty slide, a downsample that
   ///   is not a positive number, two rows writing the same mask.
   public static func load(path: String, outputFolder: String) throws -> SlideManifest {
-    guard let data = FileManager.default.contents(atPath: path),
-      let text = String(data: data, encoding: .utf8)
-    else {
+    var isFolder: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+      throw InferenceError.badManifest(path: path, line: 0, detail: "does not exist")
+    }
+    guard !isFolder.boolValue else {
+      throw InferenceError.badManifest(path: path, line: 0, detail: "is a folder, not a CSV file")
+    }
+    guard let data = FileManager.default.contents(atPath: path) else {
       throw InferenceError.badManifest(
-        path: path, line: 0, detail: "cannot be read as UTF-8 text")
+        path: path, line: 0, detail: "cannot be read (\(String(cString: strerror(errno))))")
+    }
+    guard let text = String(data: data, encoding: .utf8) else {
+      throw InferenceError.badManifest(path: path, line: 0, detail: "is not UTF-8 text")
     }
     let folder = (path as NSString).deletingLastPathComponent
     func resolve(_ p: String, in base: String) -> String {
@@ -166,17 +174,32 @@ public struct Shard: Sendable, Equatable {
     self.init(index: i, count: n)
   }
 
-  /// The shard of a Slurm job array task: `SLURM_ARRAY_TASK_ID −
-  /// SLURM_ARRAY_TASK_MIN` of `SLURM_ARRAY_TASK_COUNT` (arrays numbered
-  /// 1…N work as well as 0…N−1). `nil` outside a job array or when the
-  /// variables do not describe a dense array.
-  public static func slurm(_ environment: [String: String]) -> Shard? {
-    guard let id = environment["SLURM_ARRAY_TASK_ID"].flatMap(Int.init),
-      let count = environment["SLURM_ARRAY_TASK_COUNT"].flatMap(Int.init)
-    else { return nil }
+  /// The shard of a Slurm job array task, numbered from the array's first
+  /// task: `(SLURM_ARRAY_TASK_ID − SLURM_ARRAY_TASK_MIN) /
+  /// SLURM_ARRAY_TASK_STEP` of `SLURM_ARRAY_TASK_COUNT` (so `--array=1-4`,
+  /// `0-3` and `0-6:2` all give shards 0…3 of 4). `nil` outside a job
+  /// array (no `SLURM_ARRAY_TASK_ID`).
+  /// - Throws: ``InferenceError/invalidSetting(name:value:expected:)`` when
+  ///   the variables do not describe this task's place in the array, so a
+  ///   task never falls back to the whole cohort.
+  public static func slurm(_ environment: [String: String]) throws -> Shard? {
+    guard let idText = environment["SLURM_ARRAY_TASK_ID"] else { return nil }
+    let shown = ["ID", "MIN", "STEP", "COUNT"].map {
+      "SLURM_ARRAY_TASK_\($0)=\(environment["SLURM_ARRAY_TASK_\($0)"] ?? "unset")"
+    }.joined(separator: " ")
+    func fail() -> InferenceError {
+      InferenceError.invalidSetting(
+        name: "the Slurm array", value: shown,
+        expected: "ID = MIN + k·STEP with 0 ≤ k < COUNT (or give --shard I/N)")
+    }
+    guard let id = Int(idText),
+      let count = environment["SLURM_ARRAY_TASK_COUNT"].flatMap(Int.init), count >= 1
+    else { throw fail() }
     let minimum = environment["SLURM_ARRAY_TASK_MIN"].flatMap(Int.init) ?? 0
-    let index = id - minimum
-    guard count >= 1, index >= 0, index < count else { return nil }
+    let step = environment["SLURM_ARRAY_TASK_STEP"].flatMap(Int.init) ?? 1
+    guard step >= 1, id >= minimum, (id - minimum) % step == 0 else { throw fail() }
+    let index = (id - minimum) / step
+    guard index < count else { throw fail() }
     return Shard(index: index, count: count)
   }
 }

@@ -99,6 +99,9 @@ public final class SlideSegmenter {
   ///     all background as a row count instead of zeros through `emit`
   ///     (most of a slide; a writer can skip them cheaply). Calls to the
   ///     two closures come in row order.
+  ///   - isCancelled: polled after every model call; when it returns true
+  ///     the run stops with ``InferenceError/interrupted(output:journal:)``
+  ///     (the journal keeps its last saved point).
   ///   - emit: receives consecutive full-width bands of level-0 label rows
   ///     (row-major, `slide.dimensions.width` per row), top to bottom.
   ///   - progress: (tissue tiles done, tissue tiles in all) after each
@@ -107,6 +110,7 @@ public final class SlideSegmenter {
     _ slide: Slide, downsample: Double, tissue: TissueMask?,
     journal: SegmentationJournal? = nil,
     background: ((_ rowCount: Int) throws -> Void)? = nil,
+    isCancelled: () -> Bool = { false },
     emit: (_ rows: [UInt8]) throws -> Void,
     progress: (Int, Int) -> Void = { _, _ in }
   ) throws -> Summary {
@@ -120,6 +124,8 @@ public final class SlideSegmenter {
     let ys = Self.origins(length: modelHeight, tile: tile, stride: tile - options.overlap)
     let level = slide.bestLevel(forDownsample: d)
     let levelDownsample = try slide.downsample(level: level)
+    try checkScale(
+      slide: slide, downsample: d, modelWidth: modelWidth, levelDownsample: levelDownsample)
 
     var summary = Summary()
     summary.classPixels = [Int](repeating: 0, count: model.classCount)
@@ -224,6 +230,10 @@ public final class SlideSegmenter {
         done += batch.count
         call += 1
         progress(done, summary.tissueTiles)
+        if isCancelled() {
+          throw InferenceError.interrupted(
+            output: slide.path, journal: journal?.canResume == true ? journal?.folder : nil)
+        }
       }
     }
     try finish(below: modelHeight)
@@ -235,6 +245,32 @@ public final class SlideSegmenter {
   }
 
   // MARK: Steps
+
+  /// Refuses a scale whose buffers or reads would be out of proportion
+  /// before anything is allocated: a blending window over 8 GiB (a tiny
+  /// downsample on a wide slide), or tiles needing reads over 16 384 pixels
+  /// across (a downsample far beyond the slide's coarsest level).
+  private func checkScale(
+    slide: Slide, downsample d: Double, modelWidth: Int, levelDownsample: Double
+  ) throws {
+    let tile = options.tileSize
+    let window = Double(2 * tile - options.overlap) * Double(modelWidth)
+      * Double(model.classCount + 1) * 4
+    guard window <= 8 * 1_073_741_824 else {
+      throw InferenceError.unworkableScale(
+        path: slide.path, downsample: d,
+        detail: String(
+          format: "needs a %.1f GiB blending buffer (%d model pixels across); "
+            + "use a larger --downsample", window / 1_073_741_824, modelWidth))
+    }
+    let read = Double(tile) * d / levelDownsample
+    guard read <= 16_384 else {
+      throw InferenceError.unworkableScale(
+        path: slide.path, downsample: d,
+        detail: "needs \(Int(read))-pixel reads per tile, the slide's coarsest level being "
+          + String(format: "×%g; use a smaller --downsample or --tile", levelDownsample))
+    }
+  }
 
   /// Tile origins along one axis: 0, stride, 2·stride, …, the last shifted
   /// to end at `length` (one tile at 0 when `length ≤ tile`).

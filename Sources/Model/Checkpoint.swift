@@ -25,7 +25,12 @@ public enum Checkpoint {
   /// PyTorch `num_batches_tracked` counter is ignored).
   ///
   /// - Throws: `ModelError` for a bad config or mismatching weights.
-  public static func load(stem: String) throws -> SegmentationModel {
+  public static func load(stem given: String) throws -> SegmentationModel {
+    // A stem given with either file's extension names the same model.
+    var stem = given
+    for suffix in [".json", ".safetensors"] where stem.hasSuffix(suffix) {
+      stem = String(stem.dropLast(suffix.count))
+    }
     let config = try ModelConfig.load(path: stem + ".json")
     return try load(config: config, weightsPath: stem + ".safetensors")
   }

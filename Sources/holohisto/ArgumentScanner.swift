@@ -3,8 +3,9 @@
 ///
 /// Accepted spellings: `--name value`, `--name=value`, `-n value` for
 /// options; `--name`, `-n` for flags; everything after `--` is positional.
-/// A value may not start with `-` unless given as `--name=value`, so that a
-/// forgotten value reads as a missing value, not as swallowing the next flag.
+/// A value may not start with `-` unless given as `--name=value` or it is a
+/// negative number, so that a forgotten value reads as a missing value, not
+/// as swallowing the next flag.
 struct ArgumentScanner {
   /// One option or flag a subcommand accepts.
   struct Option {
@@ -88,7 +89,9 @@ struct ArgumentScanner {
       }
       if let attached {
         result.values[option.name] = attached
-      } else if index < arguments.count, !arguments[index].hasPrefix("-") {
+      } else if index < arguments.count,
+        !arguments[index].hasPrefix("-") || Self.isNegativeNumber(arguments[index])
+      {
         result.values[option.name] = arguments[index]
         index += 1
       } else {
@@ -107,5 +110,12 @@ struct ArgumentScanner {
     }
     guard spelled.count == 2, let letter = spelled.last else { return nil }
     return options.first { $0.short == letter }
+  }
+
+  /// `-3`, `-0.5`, `-1/2`: taken as an option's value (so its range check
+  /// can say what is wrong) rather than as a forgotten value.
+  static func isNegativeNumber(_ argument: String) -> Bool {
+    let rest = argument.dropFirst()
+    return argument.hasPrefix("-") && (rest.first?.isNumber == true || rest.first == ".")
   }
 }

@@ -129,9 +129,18 @@ struct EvaluateCommand {
     for path in [csvPath, jsonPath].compactMap({ $0 }) {
       _ = try OutputFile(path: path, inputs: inputs)
     }
-    let tissue = try slide.map { try TissueDetector().detect(in: Slide(path: $0)) }
+    let truthSlide = try Slide(path: truth)
+    let tissue = try slide.map { path -> TissueMask in
+      let opened = try Slide(path: path)
+      guard opened.dimensions == truthSlide.dimensions else {
+        throw EvaluationError.slideSizeMismatch(
+          slide: path, slideSize: opened.dimensions, mask: truth,
+          maskSize: truthSlide.dimensions)
+      }
+      return try TissueDetector().detect(in: opened)
+    }
     let report = try DiceEvaluator(classCount: classCount, patchSize: patch).evaluate(
-      prediction: Slide(path: prediction), truth: Slide(path: truth), tissue: tissue)
+      prediction: Slide(path: prediction), truth: truthSlide, tissue: tissue)
 
     for line in table(report) { Console.out(line) }
     if let csvPath {

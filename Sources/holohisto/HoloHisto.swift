@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 
 /// The `holohisto` command: picks the subcommand, runs it, and turns every
 /// outcome into an exit status and at most one line on standard error.
@@ -38,6 +39,10 @@ enum HoloHisto {
     } catch let error as UsageError {
       Console.error("holohisto: \(error)")
       return 64
+    } catch let error as InferenceError {
+      Console.error("holohisto: \(sentence(error))")
+      if case .interrupted = error { return 130 }
+      return 1
     } catch {
       Console.error("holohisto: \(sentence(error))")
       return 1

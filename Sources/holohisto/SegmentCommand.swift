@@ -23,8 +23,8 @@ struct SegmentCommand {
     inner rings, QuPath's classification form, areas in px² and µm²),
     MASK.overlay.png (the mask over a thumbnail) and MASK.summary.json
     (object count and areas, tissue area, timings). Objects smaller than
-    --min-area are left out of the GeoJSON, the counts and the areas; the
-    mask keeps every pixel.
+    --min-area are left out of the GeoJSON, the counts and the areas, and
+    holes smaller than it are filled there; the mask keeps every pixel.
 
     Resume: while it runs, MASK.tif.resume/ records the finished rows and,
     every 30 s, where to continue. Running the same command again after an
@@ -35,7 +35,9 @@ struct SegmentCommand {
     Cohorts: SLIDES.csv has a header with a 'slide' column (paths relative
     to the CSV) and optional 'output' (mask path relative to DIR; default
     <slide name>.tif) and 'downsample' columns. Slides whose outputs are
-    complete are skipped, so the command can simply be run again. With
+    complete for the same slide file, model, scale, tiling and --min-area
+    are skipped, so the command can simply be run again; changed settings
+    segment the slide again. With
     --shard I/N (0 ≤ I < N) only every N-th slide from the I-th is done;
     inside a Slurm job array the shard defaults to the array task's. A slide
     that fails is reported and the others still run; the exit status is 1
@@ -53,7 +55,8 @@ struct SegmentCommand {
       --shard I/N        Do shard I of N of the manifest.
       --downsample D     Level-0 pixels per model pixel (overrides the scale).
       --tile N           Tile edge in model pixels (default 512).
-      --overlap N        Overlap between tiles in model pixels (default 64).
+      --overlap N        Overlap between tiles in model pixels, less than
+                         half a tile (default 64, or tile/4 if smaller).
       --batch N          Tiles per model call (default 2).
       --min-area A       Smallest object kept in the GeoJSON: µm² when the
                          slide's µm/px is known, else level-0 px² (default:
@@ -114,7 +117,11 @@ struct SegmentCommand {
         }
         shard = parsed
       } else {
-        shard = Shard.slurm(environment)
+        do {
+          shard = try Shard.slurm(environment)
+        } catch {
+          throw UsageError("\(error)".trimmingCharacters(in: ["."]), command: Self.name)
+        }
       }
       work = .cohort(manifest: manifest, outputFolder: folder, shard: shard)
     } else {
@@ -125,6 +132,12 @@ struct SegmentCommand {
       }
       for key in ["output-dir", "shard"] where scanned.values[key] != nil {
         throw UsageError("--\(key) only applies with --manifest", command: Self.name)
+      }
+      let lower = output.lowercased()
+      guard lower.hasSuffix(".tif") || lower.hasSuffix(".tiff") else {
+        throw UsageError(
+          "-o names the label TIFF and must end in .tif or .tiff, got '\(output)'",
+          command: Self.name)
       }
       work = .slide(path: slide, output: output)
     }
@@ -137,8 +150,20 @@ struct SegmentCommand {
       }
       return n
     }
-    if let n = try number("tile", 16...8192) { settings.options.tileSize = n }
-    if let n = try number("overlap", 0...4096) { settings.options.overlap = n }
+    if let n = try number("tile", 16...8192) {
+      settings.options.tileSize = n
+      // The default overlap shrinks with small tiles; it must stay under
+      // half a tile.
+      settings.options.overlap = min(64, n / 4)
+    }
+    if let n = try number("overlap", 0...4096) {
+      guard n < (settings.options.tileSize + 1) / 2 else {
+        throw UsageError(
+          "--overlap must be less than half the tile (\(settings.options.tileSize)), got \(n)",
+          command: Self.name)
+      }
+      settings.options.overlap = n
+    }
     if let n = try number("batch", 1...64) { settings.options.batchSize = n }
     if let text = scanned.values["downsample"] {
       guard let d = Double(text), d > 0, d <= 1024 else {
@@ -158,6 +183,7 @@ struct SegmentCommand {
   }
 
   func run() throws {
+    Interruption.shared.install()
     switch work {
     case .slide(let path, let output):
       let job = try SlideJob(slide: path, output: output, settings: settings)
@@ -183,18 +209,25 @@ struct SegmentCommand {
       var failed: [String] = []
       var skipped = 0
       for (i, entry) in entries.enumerated() {
+        if Interruption.shared.isRaised {
+          throw InferenceError.interrupted(output: manifestPath, journal: nil)
+        }
         let prefix = "[\(i + 1)/\(entries.count)] \(entry.slide)"
         var slideSettings = settings
         if let d = entry.downsample { slideSettings.downsample = d }
         do {
           let job = try SlideJob(slide: entry.slide, output: entry.output, settings: slideSettings)
-          if job.isComplete && !settings.restart {
+          if !settings.restart && job.isComplete(model: model, modelStem: modelStem) {
             Console.error("\(prefix): complete, skipped")
             skipped += 1
             continue
           }
           Console.error("\(prefix) → \(entry.output)")
           try job.run(model: model, modelStem: modelStem)
+        } catch let error as InferenceError {
+          if case .interrupted = error { throw error }
+          Console.error("\(prefix): \(error)")
+          failed.append(entry.slide)
         } catch {
           Console.error("\(prefix): \(error)")
           failed.append(entry.slide)

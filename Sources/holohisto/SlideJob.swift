@@ -52,24 +52,37 @@ struct SlideJob {
   var summaryPath: String { stem + ".summary.json" }
   var journalFolder: String { output + ".resume" }
 
-  /// Whether an earlier run finished: every output exists (the summary is
-  /// written last) and no resume folder is left.
-  var isComplete: Bool {
+  /// Whether an earlier run finished with these settings: every output
+  /// exists (the summary is written last), no resume folder is left, and
+  /// the summary's `settings` equal this run's (same slide file, model
+  /// files, scale, tiling and minimum area); otherwise the slide is done
+  /// again.
+  func isComplete(model: SegmentationModel, modelStem: String) -> Bool {
     let files = FileManager.default
-    return [output, geojson, overlay, summaryPath].allSatisfy { files.fileExists(atPath: $0) }
-      && !files.fileExists(atPath: journalFolder)
+    guard [output, geojson, overlay, summaryPath].allSatisfy({ files.fileExists(atPath: $0) }),
+      !files.fileExists(atPath: journalFolder),
+      let data = files.contents(atPath: summaryPath),
+      let summary = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+      let saved = summary["settings"] as? String,
+      let slide = try? Slide(path: slidePath),
+      let d = try? scale(slide: slide, model: model)
+    else { return false }
+    return saved == completeIdentity(slide: slide, modelStem: modelStem, downsample: d)
+  }
+
+  /// Level-0 pixels per model pixel: the setting, else the model's input
+  /// µm/px over the slide's.
+  func scale(slide: Slide, model: SegmentationModel) throws -> Double {
+    if let downsample = settings.downsample { return downsample }
+    guard let mpp = slide.properties.mpp else {
+      throw InferenceError.unknownScale(path: slidePath, modelMPP: model.config.inputMpp)
+    }
+    return model.config.inputMpp / mpp
   }
 
   func run(model: SegmentationModel, modelStem: String) throws {
     let slide = try Slide(path: slidePath)
-    let d: Double
-    if let downsample = settings.downsample {
-      d = downsample
-    } else if let mpp = slide.properties.mpp {
-      d = model.config.inputMpp / mpp
-    } else {
-      throw InferenceError.unknownScale(path: slidePath, modelMPP: model.config.inputMpp)
-    }
+    let d = try scale(slide: slide, model: model)
     let tissue = try TissueDetector().detect(in: slide)
     guard tissue.tissuePixelCount > 0 else { throw InferenceError.noTissue(path: slidePath) }
 
@@ -77,6 +90,8 @@ struct SlideJob {
       OutputFile.removeStaleTemporaries(of: path)
     }
     if settings.restart { try? FileManager.default.removeItem(atPath: journalFolder) }
+    // Settings are checked before the journal folder appears.
+    let segmenter = try SlideSegmenter(model: model, options: settings.options)
     let journal = try SegmentationJournal(
       folder: journalFolder,
       identity: identity(slide: slide, modelStem: modelStem, downsample: d))
@@ -94,14 +109,14 @@ struct SlideJob {
       throw error
     }
 
-    let segmenter = try SlideSegmenter(model: model, options: settings.options)
     let started = Date()
     var lastReport = Date.distantPast
     let summary: SlideSegmenter.Summary
     do {
       summary = try segmenter.segment(
         slide, downsample: d, tissue: tissue, journal: journal,
-        background: { try writer.appendBackground(rows: $0) }
+        background: { try writer.appendBackground(rows: $0) },
+        isCancelled: { Interruption.shared.isRaised }
       ) { rows in
         try writer.append(rows: rows)
       } progress: { done, total in
@@ -113,6 +128,11 @@ struct SlideJob {
         Console.error("tiles \(done)/\(total), ETA \(Int(left.rounded())) s")
       }
       try writer.finish()
+    } catch InferenceError.interrupted {
+      writer.cancel()
+      journal.close()
+      throw InferenceError.interrupted(
+        output: output, journal: journal.canResume ? journalFolder : nil)
     } catch {
       writer.cancel()
       journal.close()
@@ -170,6 +190,13 @@ struct SlideJob {
     ].joined(separator: "; ")
   }
 
+  /// ``identity(slide:modelStem:downsample:)`` plus what only the exports
+  /// depend on, recorded in the summary for ``isComplete(model:modelStem:)``.
+  func completeIdentity(slide: Slide, modelStem: String, downsample: Double) -> String {
+    identity(slide: slide, modelStem: modelStem, downsample: downsample)
+      + "; min-area \(settings.minimumArea.map { "\($0)" } ?? "default")"
+  }
+
   /// Traces the written mask at its finest level of at most 16 Mpx, and
   /// writes the GeoJSON, the overlay (at a level of at most 4 Mpx) and the
   /// summary. Returns the number of objects exported.
@@ -198,6 +225,7 @@ struct SlideJob {
       settings.minimumArea.map { area in mpp.map { area / ($0 * $0) } ?? area } ?? 100 * d * d
     let traced = ContourTracer.trace(try maskLevel(maxPixels: 16 << 20))
     let objects = traced.filter { $0.level0Area >= minimumPixels }
+      .map { $0.fillingHoles(smallerThan: minimumPixels) }
     try GeoJSONWriter.write(
       objects, classes: Self.classes, micronsPerPixel: mpp, to: geojson, inputs: [slidePath])
 
@@ -232,14 +260,17 @@ struct SlideJob {
       "mpp": mpp ?? NSNull(), "downsample": d,
       "object_count": objects.count,
       "objects_below_min_area": traced.count - objects.count,
+      "holes_filled": traced.filter { $0.level0Area >= minimumPixels }
+        .reduce(0) { $0 + $1.holes.count } - objects.reduce(0) { $0 + $1.holes.count },
       "min_area_px": minimumPixels, "min_area_um2": microns(minimumPixels),
       "objects": objects.map { o -> [String: Any] in
         ["class": Int(o.classValue), "area_px": o.level0Area, "area_um2": microns(o.level0Area)]
       },
       "class_pixels": summary.classPixels,
-      "tissue_area_px": tissueArea, "tissue_area_um2": microns(tissueArea),
+      "tissue_area_px": tissueArea.rounded(), "tissue_area_um2": microns(tissueArea),
       "tiles": summary.tiles, "tissue_tiles": summary.tissueTiles,
       "resumed_at_tile_row": summary.resumedAtTileRow,
+      "settings": completeIdentity(slide: slide, modelStem: modelStem, downsample: d),
       "seconds": [
         "wall": summary.wallSeconds, "model": summary.modelSeconds,
         "reading": summary.readSeconds, "waiting_for_reads": summary.readWaitSeconds,

@@ -65,5 +65,21 @@ final class EvaluationCLITests: XCTestCase {
     XCTAssertEqual(unwritable.status, 1)
     XCTAssertTrue(unwritable.stderr.contains("does not exist"), unwritable.stderr)
     XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), [])
+
+    // --slide must be the masks' slide: a 240×240 one is refused.
+    let wrongSlide = try CLIRunner.run([
+      "evaluate", "--pred", shifted, "--truth", truth, "--slide",
+      CLIRunner.data("tiles/wsidicom_test_tile.png"),
+    ])
+    XCTAssertEqual(wrongSlide.status, 1)
+    XCTAssertTrue(
+      wrongSlide.stderr.contains("the slide is 240×240 px but the mask"), wrongSlide.stderr)
+
+    // Scores must be finite numbers.
+    let scores = folder.appendingPathComponent("nan.csv").path
+    try "case,dice\na,0.5\nb,nan\n".write(toFile: scores, atomically: true, encoding: .utf8)
+    let nan = try CLIRunner.run(["compare", scores, scores])
+    XCTAssertEqual(nan.status, 1)
+    XCTAssertTrue(nan.stderr.contains("line 3 cannot be read ('nan' is not a finite number)"))
   }
 }

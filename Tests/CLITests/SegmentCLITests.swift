@@ -156,6 +156,59 @@ final class SegmentCLITests: XCTestCase {
     XCTAssertEqual(
       bare.stderr, "holohisto: \(glass): no tissue was found, so there is nothing to segment.\n")
 
+    // Settings that cannot work: usage errors before any work; a scale
+    // whose buffers would be absurd: one sentence.
+    for (extra, status, text) in [
+      (["--downsample", "2", "--tile", "100", "--overlap", "50"], Int32(64), "less than half"),
+      (["--downsample", "2", "--output-format-check"], 64, ".tif"),
+      (["--downsample", "0.001"], 1, "blending buffer"),
+      (["--downsample", "300"], 1, "-pixel reads per tile"),
+    ] {
+      let png = extra.last == "--output-format-check"
+      var arguments = ["segment", tile, "--model", model, "-o", png ? mask + ".png" : mask]
+      arguments.insert(contentsOf: extra.filter { $0 != "--output-format-check" }, at: 2)
+      let run = try CLIRunner.run(arguments)
+      XCTAssertEqual(run.status, status, "\(extra): \(run.stderr)")
+      XCTAssertTrue(run.stderr.contains(text), "\(extra): \(run.stderr)")
+    }
+    let slurm = try CLIRunner.run(
+      ["segment", "--manifest", "m.csv", "--output-dir", out.path, "--model", model],
+      environment: ["SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "2"])
+    XCTAssertEqual(slurm.status, 64, slurm.stderr)
+    XCTAssertTrue(slurm.stderr.contains("SLURM_ARRAY_TASK_ID=3"), slurm.stderr)
+
     XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out.path), [])
+  }
+
+  /// Ctrl-C stops at the next model call through the normal clean-up:
+  /// status 130, one sentence, nothing half-written left.
+  func testInterruptLeavesNothing() throws {
+    let work = try temporaryFolder(self)
+    let mask = work.appendingPathComponent("m.tif").path
+    let process = Process()
+    process.executableURL = try CLIRunner.executable()
+    process.arguments = [
+      "segment", CLIRunner.root.appendingPathComponent("demo/kidney-mosaic.tif").path,
+      "--model", model, "--downsample", "2", "-o", mask,
+    ]
+    let errors = Pipe()
+    process.standardError = errors
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    // Wait for the first progress line, then interrupt.
+    let handle = errors.fileHandleForReading
+    var seen = Data()
+    while !String(decoding: seen, as: UTF8.self).contains("tiles ") {
+      let chunk = handle.availableData
+      if chunk.isEmpty { break }
+      seen += chunk
+    }
+    kill(process.processIdentifier, SIGINT)
+    seen += handle.readDataToEndOfFile()
+    process.waitUntilExit()
+    let text = String(decoding: seen, as: UTF8.self)
+    XCTAssertEqual(process.terminationStatus, 130, text)
+    XCTAssertTrue(text.contains("\(mask): interrupted; nothing was written"), text)
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: work.path), [])
   }
 }

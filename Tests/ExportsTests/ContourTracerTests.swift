@@ -94,6 +94,30 @@ final class ContourTracerTests: XCTestCase {
     assertValid(objects[0])
   }
 
+  /// Synthetic: holes under the minimum area are filled (their pixels
+  /// counted in, so area still equals the polygon's), larger ones kept.
+  func testSyntheticSmallHolesAreFilled() {
+    let object = ContourTracer.trace(
+      mask([
+        "........",
+        ".111111.",
+        ".1.11..1",
+        ".1111..1",
+        ".1111111",
+        "........",
+      ]))[0]
+    XCTAssertEqual(object.holes.count, 2)
+    let filled = object.fillingHoles(smallerThan: 2)
+    XCTAssertEqual(filled.holes.count, 1)
+    XCTAssertEqual(filled.pixelCount, object.pixelCount + 1)
+    XCTAssertEqual(
+      abs(ContourTracer.signedDoubleArea(filled.exterior))
+        - filled.holes.reduce(0) { $0 + abs(ContourTracer.signedDoubleArea($1)) },
+      2 * filled.pixelCount)
+    XCTAssertEqual(object.fillingHoles(smallerThan: 5).holes.count, 0)
+    XCTAssertEqual(object.fillingHoles(smallerThan: 1), object)
+  }
+
   /// Synthetic: pixels touching only at a corner are separate objects; an
   /// object closing on itself at a corner gets a hole touching its
   /// exterior at that one corner, and no ring repeats a vertex.

@@ -42,20 +42,36 @@ final class SlideManifestTests: XCTestCase {
     XCTAssertEqual(Set(shards.joined().map(\.slide)).count, 7)
   }
 
-  func testShardParsingAndSlurm() {
+  func testShardParsingAndSlurm() throws {
     XCTAssertEqual(Shard("2/5"), Shard(index: 2, count: 5))
     XCTAssertNil(Shard("5/5"))
     XCTAssertNil(Shard("-1/5"))
     XCTAssertNil(Shard("1"))
     XCTAssertNil(Shard("a/b"))
     XCTAssertEqual(
-      Shard.slurm(["SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "4",
+      try Shard.slurm(["SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "4",
         "SLURM_ARRAY_TASK_MIN": "1"]), Shard(index: 2, count: 4))
     XCTAssertEqual(
-      Shard.slurm(["SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "2"]),
+      try Shard.slurm(["SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "2"]),
       Shard(index: 0, count: 2))
-    XCTAssertNil(Shard.slurm(["SLURM_JOB_ID": "7"]))
-    XCTAssertNil(Shard.slurm(["SLURM_ARRAY_TASK_ID": "9", "SLURM_ARRAY_TASK_COUNT": "2"]))
+    // --array=0-10:2 has 6 tasks: IDs 0, 2, …, 10 are shards 0…5.
+    for (id, index) in [(0, 0), (6, 3), (10, 5)] {
+      XCTAssertEqual(
+        try Shard.slurm(["SLURM_ARRAY_TASK_ID": "\(id)", "SLURM_ARRAY_TASK_COUNT": "6",
+          "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_STEP": "2"]),
+        Shard(index: index, count: 6))
+    }
+    XCTAssertNil(try Shard.slurm(["SLURM_JOB_ID": "7"]))
+    // Inconsistent variables are an error, never the whole cohort.
+    for broken in [
+      ["SLURM_ARRAY_TASK_ID": "9", "SLURM_ARRAY_TASK_COUNT": "2"],
+      ["SLURM_ARRAY_TASK_ID": "x", "SLURM_ARRAY_TASK_COUNT": "2"],
+      ["SLURM_ARRAY_TASK_ID": "1"],
+      ["SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "6",
+        "SLURM_ARRAY_TASK_STEP": "2"],
+    ] {
+      XCTAssertThrowsError(try Shard.slurm(broken), "\(broken)")
+    }
   }
 
   func testBadManifestsNameTheLine() throws {
