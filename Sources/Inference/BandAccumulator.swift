@@ -20,6 +20,9 @@ final class BandAccumulator {
   fileprivate let sums: UnsafeMutablePointer<Float>
   /// Columns of each slot that hold contributions (empty: none).
   fileprivate var touched: [Range<Int>]
+  /// The labels handed out by ``finish(below:_:)``, kept between calls so a
+  /// slide's worth of tile rows does not fault in fresh pages each time.
+  private var labels: [UInt8] = []
 
   init(width: Int, capacity: Int, classes: Int) {
     self.width = width
@@ -79,7 +82,11 @@ final class BandAccumulator {
     let count = end - top
     precondition(count <= capacity, "finishing \(count) rows of a \(capacity)-row band")
     let stride = classes + 1
-    var labels = [UInt8](repeating: 0, count: count * width)
+    if labels.count == count * width {
+      labels.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+    } else {
+      labels = [UInt8](repeating: 0, count: count * width)
+    }
     var ranges: [Range<Int>] = []
     ranges.reserveCapacity(count)
     for i in 0..<count {
@@ -142,6 +149,8 @@ struct RowEmitter {
   private(set) var next = 0
   /// Model column of each level-0 column.
   private let columns: [Int]
+  /// Rows waiting to be emitted, kept between calls (see ``add``).
+  private var pending: [UInt8] = []
 
   init(level0 size: (width: Int, height: Int), downsample: Double, modelWidth: Int) {
     level0 = size
@@ -176,7 +185,7 @@ struct RowEmitter {
     guard end > next else { return }
 
     let width = level0.width
-    var pending: [UInt8] = []
+    pending.removeAll(keepingCapacity: true)
     var backgroundRun = 0
     var labelled = 0
     for row in next..<end {

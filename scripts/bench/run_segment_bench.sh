@@ -70,17 +70,43 @@ if [ "$status" -ne 0 ]; then
 fi
 [ -s "$timing" ] && grep -E 'Elapsed|Maximum resident|User time|System time|Percent of CPU' "$timing"
 
-python3 - "$summary" "$peak_kb" "$start" "$end" <<'PY'
+# The peer a Python user would write (openslide-python, PyTorch, tifffile),
+# same tiling, blending and output (scripts/bench/peer_segment.py); PEER=0
+# skips it.
+peer_json=""
+peer_kb=0
+if [ "${PEER:-1}" != 0 ]; then
+  peer_out="${mask%.tif}-peer.tif"
+  echo "+ python3 scripts/bench/peer_segment.py $slide --model $model --downsample $downsample -o $peer_out"
+  peer_timing=$(mktemp)
+  peer_json=$(/usr/bin/time -v -o "$peer_timing" python3 scripts/bench/peer_segment.py "$slide" \
+    --model "$model" --downsample "$downsample" -o "$peer_out" | tail -1)
+  peer_kb=$(awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}' "$peer_timing")
+  rm -f "$peer_timing"
+fi
+
+python3 - "$summary" "$peak_kb" "$start" "$end" "$peer_json" "$peer_kb" <<'PY'
 import json, sys
-summary_path, peak_kb, start, end = sys.argv[1:]
+summary_path, peak_kb, start, end, peer_json, peer_kb = sys.argv[1:]
 s = json.load(open(summary_path))
 wall, model = s["seconds"]["wall"], s["seconds"]["model"]
 tissue = s["tissue_area_px"]
 process = float(end) - float(start)
 print()
-print("| slide | tissue tiles | tissue Mpx | wall s | model s | model share | tissue Mpx/s | process s | peak RSS GiB |")
-print("|---|---|---|---|---|---|---|---|---|")
-print(f"| {s['width']}×{s['height']} | {s['tissue_tiles']} / {s['tiles']} | {tissue / 1e6:.0f} "
-      f"| {wall:.1f} | {model:.1f} | {100 * model / wall:.0f}% | {tissue / 1e6 / wall:.1f} "
-      f"| {process:.1f} | {int(peak_kb) / 2**20:.2f} |")
+print("| run | slide | tissue tiles | tissue Mpx | wall s | model s | model share "
+      "| tissue Mpx/s | process s | peak RSS GiB | class-1 px |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
+print(f"| holohisto | {s['width']}×{s['height']} | {s['tissue_tiles']} / {s['tiles']} "
+      f"| {tissue / 1e6:.0f} | {wall:.1f} | {model:.1f} | {100 * model / wall:.0f}% "
+      f"| {tissue / 1e6 / wall:.1f} | {process:.1f} | {int(peak_kb) / 2**20:.2f} "
+      f"| {s['class_pixels'][1]} |")
+if peer_json:
+    p = json.loads(peer_json)
+    pw, pm = p["wall_seconds"], p["model_seconds"]
+    print(f"| python peer | {s['width']}×{s['height']} | {p['tissue_tiles']} / {p['tiles']} "
+          f"| {tissue / 1e6:.0f} | {pw:.1f} | {pm:.1f} | {100 * pm / pw:.0f}% "
+          f"| {tissue / 1e6 / pw:.1f} | – | {int(peer_kb) / 2**20:.2f} | {p['class1_pixels']} |")
+    print()
+    print(f"holohisto is {pw / wall:.2f}× the peer's speed (wall), with "
+          f"{int(peer_kb) / max(1, int(peak_kb)):.2f}× less peak memory.")
 PY
