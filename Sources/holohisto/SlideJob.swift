@@ -111,14 +111,15 @@ struct SlideJob {
 
     let started = Date()
     var lastReport = Date.distantPast
-    let summary: SlideSegmenter.Summary
+    var summary: SlideSegmenter.Summary
+    let queued = WriterQueue(writer)
     do {
       summary = try segmenter.segment(
         slide, downsample: d, tissue: tissue, journal: journal,
-        background: { try writer.appendBackground(rows: $0) },
+        background: { try queued.appendBackground(rows: $0) },
         isCancelled: { Interruption.shared.isRaised }
       ) { rows in
-        try writer.append(rows: rows)
+        try queued.append(rows: rows)
       } progress: { done, total in
         let now = Date()
         guard done == total || now.timeIntervalSince(lastReport) >= 1 else { return }
@@ -127,14 +128,18 @@ struct SlideJob {
         let left = elapsed / Double(max(done, 1)) * Double(total - done)
         Console.error("tiles \(done)/\(total), ETA \(Int(left.rounded())) s")
       }
-      try writer.finish()
+      // The wall time includes waiting for the queued writes and closing
+      // the file, so the model's share is not flattered.
+      let draining = Date()
+      try queued.finish()
+      summary.wallSeconds += Date().timeIntervalSince(draining)
     } catch InferenceError.interrupted {
-      writer.cancel()
+      queued.cancel()
       journal.close()
       throw InferenceError.interrupted(
         output: output, journal: journal.canResume ? journalFolder : nil)
     } catch {
-      writer.cancel()
+      queued.cancel()
       journal.close()
       throw error
     }
