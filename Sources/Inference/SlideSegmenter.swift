@@ -24,8 +24,11 @@ import Tensor
 /// Output: level-0 labels, nearest from model pixels: level-0 pixel `(x, y)`
 /// takes model pixel `(⌊(x + ½)/d⌋, ⌊(y + ½)/d⌋)`.
 ///
-/// Reading: tiles for the next model call are read and resized on another
-/// thread while the model runs (``ReadAhead``).
+/// Threads: tiles for the next model call are read and resized on one
+/// thread while the model runs (``ReadAhead``); blending, finishing rows,
+/// `emit`/`background` and the journal run on another, in order
+/// (``Blender``). `emit` and `background` are therefore called from that
+/// thread, never after `segment` returns.
 ///
 /// Memory: an accumulator of `(tileSize + stride) × modelWidth × (classes
 /// + 1)` floats whose pages are only backed where tiles land (see
@@ -144,103 +147,135 @@ public final class SlideSegmenter {
         plan.append((row, Array(tissueTiles[start..<end])))
       }
     }
-    let accumulator = BandAccumulator(
-      width: modelWidth, capacity: tile + (tile - options.overlap),
-      classes: model.classCount)
-    var emitter = RowEmitter(level0: size, downsample: d, modelWidth: modelWidth)
-    func finished(_ labels: [UInt8], _ first: Int, _ touched: [Range<Int>]) throws {
-      try emitter.add(
-        modelRows: labels, first: first, touched: touched, emit: emit,
-        background: background, counts: &summary.classPixels)
-    }
-    func finish(below row: Int) throws {
-      try accumulator.finish(below: row) { labels, first, touched in
-        try journal?.record(labels: labels, first: first, touched: touched, width: modelWidth)
-        try finished(labels, first, touched)
-      }
-    }
-
-    // Continue a saved run: emit its rows again, reopen its sums.
-    var firstRow = 0
-    var earlier = (read: 0.0, model: 0.0, wall: 0.0)
-    if let journal {
-      if let state = journal.state {
-        guard state.tileRow < ys.count, state.top <= ys[state.tileRow] else {
-          throw InferenceError.journalFailed(
-            path: journal.folder,
-            detail: "stops at tile row \(state.tileRow) of \(ys.count), which this run lacks")
+    // The blend thread's jobs call `emit`; every job is drained before
+    // this closure returns.
+    try withoutActuallyEscaping(emit) { emit in
+      let accumulator = BandAccumulator(
+        width: modelWidth, capacity: tile + (tile - options.overlap),
+        classes: model.classCount)
+      // Touched only on the blend thread (or before it starts / after it
+      // drains): the emitter and the class counts.
+      final class Rows {
+        var emitter: RowEmitter
+        var counts: [Int]
+        init(_ emitter: RowEmitter, classes: Int) {
+          self.emitter = emitter
+          counts = [Int](repeating: 0, count: classes)
         }
-        let carried = try journal.replay(width: modelWidth, classes: model.classCount) {
-          try finished($0, $1, $2)
+      }
+      let rows = Rows(
+        RowEmitter(level0: size, downsample: d, modelWidth: modelWidth),
+        classes: model.classCount)
+      func finished(_ labels: [UInt8], _ first: Int, _ touched: [Range<Int>]) throws {
+        try rows.emitter.add(
+          modelRows: labels, first: first, touched: touched, emit: emit,
+          background: background, counts: &rows.counts)
+      }
+      func finish(below row: Int) throws {
+        try accumulator.finish(below: row) { labels, first, touched in
+          try journal?.record(labels: labels, first: first, touched: touched, width: modelWidth)
+          try finished(labels, first, touched)
         }
-        accumulator.restore(top: state.top, rows: carried)
-        firstRow = state.tileRow
-        earlier = (state.readSeconds, state.modelSeconds, state.wallSeconds)
       }
-      try journal.startRecording()
-    }
-    var call = plan.firstIndex { $0.row >= firstRow } ?? plan.count
-    var done = plan[..<call].reduce(0) { $0 + $1.xs.count }
-    var lastSave = DispatchTime.now()
 
-    let reader = ReadAhead<(Tensor, Double)>()
-    defer { reader.drain() }
-    func startRead(_ call: Int) {
-      let (xs, y) = (plan[call].xs, ys[plan[call].row])
-      reader.start {
-        let started = DispatchTime.now()
-        let input = try Self.readTiles(
-          slide, xs: xs, y: y, tile: tile, downsample: d, level: level,
-          levelDownsample: levelDownsample)
-        return (input, Self.seconds(started, DispatchTime.now()))
+      // Continue a saved run: emit its rows again, reopen its sums.
+      var firstRow = 0
+      var earlier = (read: 0.0, model: 0.0, wall: 0.0)
+      if let journal {
+        if let state = journal.state {
+          guard state.tileRow < ys.count, state.top <= ys[state.tileRow] else {
+            throw InferenceError.journalFailed(
+              path: journal.folder,
+              detail: "stops at tile row \(state.tileRow) of \(ys.count), which this run lacks")
+          }
+          let carried = try journal.replay(width: modelWidth, classes: model.classCount) {
+            try finished($0, $1, $2)
+          }
+          accumulator.restore(top: state.top, rows: carried)
+          firstRow = state.tileRow
+          earlier = (state.readSeconds, state.modelSeconds, state.wallSeconds)
+        }
+        try journal.startRecording()
       }
-    }
-    if call < plan.count { startRead(call) }
+      var call = plan.firstIndex { $0.row >= firstRow } ?? plan.count
+      var done = plan[..<call].reduce(0) { $0 + $1.xs.count }
+      var lastSave = DispatchTime.now()
 
-    let weights = Self.ramp(tile: tile, overlap: options.overlap)
-    for (row, y) in ys.enumerated().dropFirst(firstRow) {
-      // Rows above this tile row receive nothing more: finish them.
-      try finish(below: y)
-      if let journal, call < plan.count, plan[call].row == row, row > firstRow,
-        Self.seconds(lastSave, DispatchTime.now()) >= options.checkpointSeconds
-      {
-        try journal.save(
-          tileRow: row, top: accumulator.top, carried: accumulator.carried(),
-          classes: model.classCount, readSeconds: earlier.read + summary.readSeconds,
-          modelSeconds: earlier.model + summary.modelSeconds,
-          wallSeconds: earlier.wall + Self.seconds(started, DispatchTime.now()))
-        lastSave = DispatchTime.now()
+      let reader = ReadAhead<(Tensor, Double)>()
+      defer { reader.drain() }
+      func startRead(_ call: Int) {
+        let (xs, y) = (plan[call].xs, ys[plan[call].row])
+        reader.start {
+          let started = DispatchTime.now()
+          let input = try Self.readTiles(
+            slide, xs: xs, y: y, tile: tile, downsample: d, level: level,
+            levelDownsample: levelDownsample)
+          return (input, Self.seconds(started, DispatchTime.now()))
+        }
       }
-      while call < plan.count && plan[call].row == row {
-        let batch = plan[call].xs
-        let waitStart = DispatchTime.now()
-        let (input, readSeconds) = try reader.take()
-        if call + 1 < plan.count { startRead(call + 1) }
-        let modelStart = DispatchTime.now()
-        let probabilities = try model.scores(input).softmax(dim: 1)
-        let modelEnd = DispatchTime.now()
-        summary.readSeconds += readSeconds
-        summary.readWaitSeconds += Self.seconds(waitStart, modelStart)
-        summary.modelSeconds += Self.seconds(modelStart, modelEnd)
-        probabilities.withUnsafeBufferPointer { p in
-          for (b, x) in batch.enumerated() {
-            accumulator.add(p, batchIndex: b, x: x, y: y, tile: tile, weights: weights)
+      if call < plan.count { startRead(call) }
+
+      let weights = Self.ramp(tile: tile, overlap: options.overlap)
+      let blender = Blender()
+      defer { try? blender.drain() }
+      for (row, y) in ys.enumerated().dropFirst(firstRow) {
+        // Rows above this tile row receive nothing more: finish them (on the
+        // blend thread, in order), and now and then save a resume point.
+        var save: (read: Double, model: Double, wall: Double)?
+        if journal != nil, call < plan.count, plan[call].row == row, row > firstRow,
+          Self.seconds(lastSave, DispatchTime.now()) >= options.checkpointSeconds
+        {
+          save = (
+            earlier.read + summary.readSeconds, earlier.model + summary.modelSeconds,
+            earlier.wall + Self.seconds(started, DispatchTime.now())
+          )
+          lastSave = DispatchTime.now()
+        }
+        let classes = model.classCount
+        try blender.submit {
+          try finish(below: y)
+          if let journal, let save {
+            try journal.save(
+              tileRow: row, top: accumulator.top, carried: accumulator.carried(),
+              classes: classes, readSeconds: save.read, modelSeconds: save.model,
+              wallSeconds: save.wall)
           }
         }
-        done += batch.count
-        call += 1
-        progress(done, summary.tissueTiles)
-        if isCancelled() {
-          throw InferenceError.interrupted(
-            output: slide.path, journal: journal?.canResume == true ? journal?.folder : nil)
+        while call < plan.count && plan[call].row == row {
+          let batch = plan[call].xs
+          let waitStart = DispatchTime.now()
+          let (input, readSeconds) = try reader.take()
+          if call + 1 < plan.count { startRead(call + 1) }
+          let modelStart = DispatchTime.now()
+          let probabilities = try model.scores(input).softmax(dim: 1)
+          let modelEnd = DispatchTime.now()
+          summary.readSeconds += readSeconds
+          summary.readWaitSeconds += Self.seconds(waitStart, modelStart)
+          summary.modelSeconds += Self.seconds(modelStart, modelEnd)
+          try blender.submit {
+            probabilities.withUnsafeBufferPointer { p in
+              for (b, x) in batch.enumerated() {
+                accumulator.add(p, batchIndex: b, x: x, y: y, tile: tile, weights: weights)
+              }
+            }
+          }
+          done += batch.count
+          call += 1
+          progress(done, summary.tissueTiles)
+          if isCancelled() {
+            throw InferenceError.interrupted(
+              output: slide.path, journal: journal?.canResume == true ? journal?.folder : nil)
+          }
         }
       }
+      try blender.submit { try finish(below: modelHeight) }
+      try blender.drain()
+      summary.classPixels = rows.counts
+      summary.readSeconds += earlier.read
+      summary.modelSeconds += earlier.model
+      summary.wallSeconds = earlier.wall + Self.seconds(started, DispatchTime.now())
+      summary.resumedAtTileRow = firstRow
     }
-    try finish(below: modelHeight)
-    summary.readSeconds += earlier.read
-    summary.modelSeconds += earlier.model
-    summary.wallSeconds = earlier.wall + Self.seconds(started, DispatchTime.now())
-    summary.resumedAtTileRow = firstRow
     return summary
   }
 
