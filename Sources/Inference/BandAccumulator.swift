@@ -191,7 +191,7 @@ struct RowEmitter {
     for row in next..<end {
       let index = modelRow(ofLevel0: row) - first
       let range = touched[index]
-      if range.isEmpty, let background {
+      if range.isEmpty, background != nil {
         if !pending.isEmpty {
           try emit(pending)
           pending.removeAll(keepingCapacity: true)
