@@ -27,7 +27,7 @@ import Tensor
 /// Threads: tiles for the next model call are read and resized on one
 /// thread while the model runs (``ReadAhead``); blending, finishing rows,
 /// `emit`/`background` and the journal run on another, in order
-/// (``Blender``). `emit` and `background` are therefore called from that
+/// (an ``OrderedWorker``). `emit` and `background` are therefore called from that
 /// thread, never after `segment` returns.
 ///
 /// Memory: an accumulator of `(tileSize + stride) × modelWidth × (classes
@@ -216,7 +216,7 @@ public final class SlideSegmenter {
       if call < plan.count { startRead(call) }
 
       let weights = Self.ramp(tile: tile, overlap: options.overlap)
-      let blender = Blender()
+      let blender = OrderedWorker(label: "holohisto.inference.blend", depth: 2)
       defer { try? blender.drain() }
       for (row, y) in ys.enumerated().dropFirst(firstRow) {
         // Rows above this tile row receive nothing more: finish them (on the

@@ -43,8 +43,12 @@ public enum Checkpoint {
     var weights: [String: Tensor]
     do {
       weights = try SafeTensors.read(path: weightsPath)
-    } catch where "\(error)".hasPrefix(weightsPath) {
-      throw error  // already one sentence naming the file
+    } catch let error as TensorError {
+      // Reading errors already are one sentence naming the file.
+      switch error {
+      case .corruptFile, .io: throw error
+      default: throw ModelError.io(path: weightsPath, detail: "\(error)")
+      }
     } catch {
       throw ModelError.io(path: weightsPath, detail: "\(error)")
     }

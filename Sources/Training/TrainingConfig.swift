@@ -99,15 +99,18 @@ public struct TrainingConfig: Sendable, Equatable {
       p.hasPrefix("/") || folder.isEmpty || p.isEmpty
         ? p : (folder as NSString).appendingPathComponent(p)
     }
-    var objective = Objective.segmentation
-    if let value = object["objective"] {
-      guard let name = value as? String, let parsed = Objective(rawValue: name) else {
+    /// The value of `key` as one of `E`'s names; `nil` when absent.
+    func choice<E: RawRepresentable & CaseIterable>(_ key: String, _: E.Type) throws -> E?
+    where E.RawValue == String {
+      guard let value = object[key] else { return nil }
+      guard let name = value as? String, let parsed = E(rawValue: name) else {
+        let names = E.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: " or ")
         throw TrainingError.invalidSetting(
-          path: path, key: "objective",
-          detail: "must be \"segmentation\" or \"tokenizer\", got \(value)")
+          path: path, key: key, detail: "must be \(names), got \(value)")
       }
-      objective = parsed
+      return parsed
     }
+    let objective = try choice("objective", Objective.self) ?? .segmentation
     var slides: [String] = []
     if let value = object["slides"] {
       guard let list = value as? [String], !list.isEmpty else {
@@ -178,13 +181,7 @@ public struct TrainingConfig: Sendable, Equatable {
     if let v = try int("validate_every", 1...10_000_000) { config.validateEvery = v }
     if let v = try int("checkpoint_every", 1...10_000_000) { config.checkpointEvery = v }
     if let v = try int("seed", 0...Int.max) { config.seed = UInt64(v) }
-    if let value = object["sampler"] {
-      guard let name = value as? String, let sampler = Sampler(rawValue: name) else {
-        throw TrainingError.invalidSetting(
-          path: path, key: "sampler", detail: "must be \"random\" or \"grid\", got \(value)")
-      }
-      config.sampler = sampler
-    }
+    if let sampler = try choice("sampler", Sampler.self) { config.sampler = sampler }
     if let v = try int("grid_overlap", 0...8191) {
       guard v < min(config.patch[0], config.patch[1]) else {
         throw TrainingError.invalidSetting(

@@ -224,11 +224,8 @@ struct SegmentCommand {
           }
           Console.error("\(prefix) → \(entry.output)")
           try job.run(model: model, modelStem: modelStem)
-        } catch let error as InferenceError {
-          if case .interrupted = error { throw error }
-          Console.error("\(prefix): \(error)")
-          failed.append(entry.slide)
         } catch {
+          if case InferenceError.interrupted = error { throw error }
           Console.error("\(prefix): \(error)")
           failed.append(entry.slide)
         }

@@ -229,8 +229,8 @@ struct SlideJob {
     let minimumPixels =
       settings.minimumArea.map { area in mpp.map { area / ($0 * $0) } ?? area } ?? 100 * d * d
     let traced = ContourTracer.trace(try maskLevel(maxPixels: 16 << 20))
-    let objects = traced.filter { $0.level0Area >= minimumPixels }
-      .map { $0.fillingHoles(smallerThan: minimumPixels) }
+    let kept = traced.filter { $0.level0Area >= minimumPixels }
+    let objects = kept.map { $0.fillingHoles(smallerThan: minimumPixels) }
     try GeoJSONWriter.write(
       objects, classes: Self.classes, micronsPerPixel: mpp, to: geojson, inputs: [slidePath])
 
@@ -265,8 +265,8 @@ struct SlideJob {
       "mpp": mpp ?? NSNull(), "downsample": d,
       "object_count": objects.count,
       "objects_below_min_area": traced.count - objects.count,
-      "holes_filled": traced.filter { $0.level0Area >= minimumPixels }
-        .reduce(0) { $0 + $1.holes.count } - objects.reduce(0) { $0 + $1.holes.count },
+      "holes_filled": kept.reduce(0) { $0 + $1.holes.count }
+        - objects.reduce(0) { $0 + $1.holes.count },
       "min_area_px": minimumPixels, "min_area_um2": microns(minimumPixels),
       "objects": objects.map { o -> [String: Any] in
         ["class": Int(o.classValue), "area_px": o.level0Area, "area_um2": microns(o.level0Area)]

@@ -2,26 +2,29 @@ import Dispatch
 import Foundation
 import Tensor
 
-/// Blending and everything after it — adding tile probabilities into the
-/// ``BandAccumulator``, finishing rows, turning them into level-0 rows,
-/// the resume log and resume points — on a thread of its own, in the order
-/// the work was submitted, so the model's thread goes straight on to the
-/// next batch. At most `depth` submissions wait (bounding the probability
-/// tensors held). A failure is reported by the next `submit` or `drain`.
-final class Blender: @unchecked Sendable {
+/// Jobs run on a thread of their own, one at a time, in the order they were
+/// submitted, so the submitting thread goes straight on. At most `depth`
+/// jobs wait (bounding what they hold); after a job fails the rest are
+/// skipped and the failure is reported by the next `submit` or `drain`.
+///
+/// ``SlideSegmenter`` blends on one (adding tile probabilities into the
+/// ``BandAccumulator``, finishing rows, level-0 rows, the resume log) while
+/// the model runs; `holohisto segment` writes the mask on another.
+public final class OrderedWorker: @unchecked Sendable {
   // Safety: everything below `failure` is touched only by jobs on `queue`,
   // or by the caller after `drain`; `failure` is guarded by `lock`.
-  private let queue = DispatchQueue(label: "holohisto.inference.blend")
+  private let queue: DispatchQueue
   private let slots: DispatchSemaphore
   private let lock = NSLock()
   private var failure: (any Error)?
 
-  init(depth: Int = 2) {
+  public init(label: String, depth: Int) {
+    queue = DispatchQueue(label: label)
     slots = DispatchSemaphore(value: depth)
   }
 
   /// Queues `job` after everything submitted before it.
-  func submit(_ job: @escaping () throws -> Void) throws {
+  public func submit(_ job: @escaping () throws -> Void) throws {
     try rethrow()
     slots.wait()
     let box = UncheckedJob(job)
@@ -37,7 +40,7 @@ final class Blender: @unchecked Sendable {
   }
 
   /// Waits for every submitted job; throws the first failure.
-  func drain() throws {
+  public func drain() throws {
     queue.sync {}
     try rethrow()
   }
@@ -48,7 +51,7 @@ final class Blender: @unchecked Sendable {
 }
 
 /// A job handed to the blend thread. The caller hands over what the job
-/// captures and touches it again only after ``Blender/drain()``.
+/// captures and touches it again only after ``OrderedWorker/drain()``.
 private struct UncheckedJob: @unchecked Sendable {
   let job: () throws -> Void
   init(_ job: @escaping () throws -> Void) { self.job = job }
