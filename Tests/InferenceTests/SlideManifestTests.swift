@@ -96,7 +96,8 @@ final class SlideManifestTests: XCTestCase {
       try message("slide\ndir1/a.svs\ndir2/a.tif\n"),
       "M, line 3: writes o/a.tif, as line 2 does; give one of them an 'output'.")
     XCTAssertEqual(try message("slide\n\"a.svs\n"), "M, line 2: a quote is not closed.")
-    XCTAssertEqual(
-      "\(try? SlideManifest.load(path: "/no/such.csv", outputFolder: "o"))", "nil")
+    XCTAssertThrowsError(try SlideManifest.load(path: "/no/such.csv", outputFolder: "o")) {
+      XCTAssertEqual("\($0)", "/no/such.csv: the manifest does not exist.")
+    }
   }
 }
