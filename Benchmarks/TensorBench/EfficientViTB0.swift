@@ -8,6 +8,11 @@
 // the input size.
 import Tensor
 
+/// Whether inference folds norms into weights and runs fused kernels
+/// (`conv2d(activation:)`, `invertedResidual`), as the Model module does;
+/// `false` runs every op separately (the bench times both).
+nonisolated(unsafe) var fusedInference = true
+
 /// Activation after a convolution.
 enum Activation { case none, relu, hardswish }
 
@@ -43,8 +48,30 @@ final class ConvLayer {
     [weight] + (bias.map { [$0] } ?? []) + (norm.map { [$0.0, $0.1] } ?? [])
   }
 
-  /// `[N, in, H, W]` → `[N, out, H/stride, W/stride]`.
+  /// The layer for inference: norm folded into weight and bias.
+  var folded: ConvUnit {
+    let act: ConvActivation = switch activation {
+    case .none: .identity
+    case .relu: .relu
+    case .hardswish: .hardswish
+    }
+    guard let n = norm else { return ConvUnit(weight: weight, bias: bias, activation: act) }
+    let f = Tensor.foldingBatchNorm(
+      weight: weight, bias: bias, gamma: n.0, beta: n.1, runningMean: n.2,
+      runningVar: n.3)
+    return ConvUnit(weight: f.weight, bias: f.bias, activation: act)
+  }
+
+  /// `[N, in, H, W]` → `[N, out, H/stride, W/stride]`. In fused
+  /// inference the norm is folded into the convolution's weights and the
+  /// activation applied by the convolution kernel.
   func callAsFunction(_ x: Tensor, training: Bool) -> Tensor {
+    if !training && fusedInference {
+      let u = folded
+      return x.conv2d(
+        weight: u.weight, bias: u.bias, stride: stride, padding: padding,
+        groups: groups, activation: u.activation)
+    }
     var h = x.conv2d(
       weight: weight, bias: bias, stride: stride, padding: padding, groups: groups)
     if let n = norm {
@@ -78,7 +105,16 @@ final class Chain: Block {
 
   var parameters: [Tensor] { layers.flatMap { $0.parameters } }
 
+  /// In fused inference the chain (an inverted residual: 2 or 3 layers
+  /// ending in a 1×1) runs as one block (`Tensor.invertedResidual`).
   func callAsFunction(_ x: Tensor, training: Bool) -> Tensor {
+    if !training && fusedInference {
+      let units = layers.map(\.folded)
+      let dw = layers[layers.count - 2]
+      return x.invertedResidual(
+        expand: layers.count == 3 ? units[0] : nil, depthwise: units[units.count - 2],
+        project: units[units.count - 1], stride: dw.stride, residual: residual)
+    }
     var h = x
     for layer in layers { h = layer(h, training: training) }
     return residual ? x + h : h

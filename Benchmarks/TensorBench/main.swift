@@ -149,6 +149,10 @@ if selected("small net") { netCase(size: 256) }
   let fwd = medianMs { _ = withNoGrad { net(x, training: false) } }
   results.append(("B0 net \(size)² fwd", fwd))
   if only == "B0fwd" { return }  // forward only, for profiling
+  fusedInference = false
+  let unfused = medianMs { _ = withNoGrad { net(x, training: false) } }
+  fusedInference = true
+  results.append(("B0 net \(size)² fwd, ops unfused", unfused))
   let step = medianMs {
     opt.zeroGrad()
     net(x, training: true).crossEntropy(targets: targets).backward()

@@ -1,34 +1,68 @@
 /// Convolution as matrix products: im2col per image and group, then
 /// `cblas_sgemm`. A 1×1, stride-1, unpadded convolution skips im2col.
 enum Conv2DGemm {
-  /// Writes `y = conv(x, w) + bias`.
+  /// Writes `y = activation(conv(x, w) + bias)`.
   static func forward(
     _ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
-    bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>
+    bias: UnsafePointer<Float>?, activation: ConvActivation = .identity,
+    y: UnsafeMutablePointer<Float>
   ) {
+    let epilogue = ConvEpilogue(bias: bias, activation: activation)
+    if g.isPointwise {
+      forwardPointwise(g, x: x, w: w, epilogue: epilogue, y: y)
+      return
+    }
     let spatial = g.outH * g.outW
-    let cols = g.isPointwise ? nil : UnsafeMutablePointer<Float>.allocate(
-      capacity: g.patch * spatial)
-    defer { cols?.deallocate() }
+    let cols = UnsafeMutablePointer<Float>.allocate(capacity: g.patch * spatial)
+    defer { cols.deallocate() }
     for n in 0..<g.batch {
       for grp in 0..<g.groups {
         let xg = x + (n * g.inChannels + grp * g.groupIn) * g.height * g.width
         let yg = y + (n * g.outChannels + grp * g.groupOut) * spatial
-        var b = UnsafePointer(xg)
-        if let cols {
-          im2col(g, x: xg, cols: cols)
-          b = UnsafePointer(cols)
-        }
+        im2col(g, x: xg, cols: cols)
         BLAS.gemm(
           transA: false, transB: false, m: g.groupOut, n: spatial,
-          k: g.patch, a: w + grp * g.groupOut * g.patch, b: b, c: yg)
+          k: g.patch, a: w + grp * g.groupOut * g.patch, b: cols, c: yg)
       }
-      if let bias {
-        let yn = y + n * g.outChannels * spatial
+      let yn = y + n * g.outChannels * spatial
+      if bias != nil || activation != .identity {
         Parallel.forEach(g.outChannels, costPerItem: spatial) { o in
-          let row = yn + o * spatial
-          for i in 0..<spatial { row[i] += bias[o] }
+          epilogue.apply(yn + o * spatial, count: spatial, channel: o)
         }
+      }
+    }
+  }
+
+  /// A 1×1, stride-1 convolution: per image and group one product
+  /// `Y[out, HW] = W[out, in] · X[in, HW]` straight on NCHW, cut into
+  /// blocks of columns (pixels) so that each block of Y (about 512 KB)
+  /// gets its bias and activation while still in cache. Blocks run on both
+  /// threads, each with a single-threaded sgemm.
+  static func forwardPointwise(
+    _ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+    epilogue: ConvEpilogue, y: UnsafeMutablePointer<Float>
+  ) {
+    let spatial = g.outH * g.outW
+    let m = g.groupOut, k = g.groupIn
+    let columns = Swift.min(spatial, Swift.max(256, (1 << 17) / m / 64 * 64))
+    let blocks = (spatial + columns - 1) / columns
+    let items = g.batch * g.groups * blocks
+    let work = g.batch * g.outChannels * spatial * k
+    let fused = epilogue.bias != nil || epilogue.activation != .identity
+    Parallel.forEach(
+      items, costPerItem: work >= BLAS.splitMinimumWork ? 1 << 20 : 0
+    ) { item in
+      let block = item % blocks, grp = (item / blocks) % g.groups
+      let n = item / blocks / g.groups
+      let lo = block * columns, count = Swift.min(columns, spatial - lo)
+      let xg = x + (n * g.inChannels + grp * k) * spatial + lo
+      let yg = y + (n * g.outChannels + grp * m) * spatial + lo
+      BLAS.gemmSlice(
+        m: m, n: count, k: k, a: w + grp * m * k, lda: k, b: xg,
+        ldb: spatial, c: yg, ldc: spatial)
+      guard fused else { return }
+      for o in 0..<m {
+        epilogue.apply(yg + o * spatial, count: count, channel: grp * m + o)
       }
     }
   }

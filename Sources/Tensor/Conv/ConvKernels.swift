@@ -30,11 +30,12 @@ enum ConvKernels {
     return work >= dnnlMinimumWork
   }
 
-  /// Writes `y = conv(x, w) + bias`.
+  /// Writes `y = activation(conv(x, w) + bias)`. Our own kernels apply
+  /// the activation as they store; after oneDNN it is one more pass.
   static func forward(
     _ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
-    bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
-    preferDNNL: Bool? = nil
+    bias: UnsafePointer<Float>?, activation: ConvActivation = .identity,
+    y: UnsafeMutablePointer<Float>, preferDNNL: Bool? = nil
   ) {
     // Few-channel depthwise forwards: oneDNN's NCHW↔blocked reorders cost
     // more than the convolution (B0 at 1024²: 8 channels at 512², 15 ms
@@ -42,14 +43,21 @@ enum ConvKernels {
     let ownDepthwise = preferDNNL == nil && DepthwiseConv.hasPaddedForward(g)
       && g.inChannels <= 32
     guard usesDNNL(g, prefer: preferDNNL) && !ownDepthwise else {
-      ownForward(g, x: x, w: w, bias: bias, y: y)
+      ownForward(g, x: x, w: w, bias: bias, activation: activation, y: y)
       return
     }
     do {
       try DNNL.conv2dForward(
         g.dnnlShape, input: x, weights: w, bias: bias, output: y)
     } catch {
-      ownForward(g, x: x, w: w, bias: bias, y: y)
+      ownForward(g, x: x, w: w, bias: bias, activation: activation, y: y)
+      return
+    }
+    guard activation != .identity else { return }
+    let epilogue = ConvEpilogue(bias: nil, activation: activation)
+    let plane = g.outH * g.outW
+    Parallel.forEach(g.batch * g.outChannels, costPerItem: plane) { p in
+      epilogue.apply(y + p * plane, count: plane, channel: 0)
     }
   }
 
@@ -88,12 +96,13 @@ enum ConvKernels {
   /// The module's own forward kernels (no oneDNN).
   static func ownForward(
     _ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
-    bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>
+    bias: UnsafePointer<Float>?, activation: ConvActivation = .identity,
+    y: UnsafeMutablePointer<Float>
   ) {
     if g.isDepthwise {
-      DepthwiseConv.forward(g, x: x, w: w, bias: bias, y: y)
+      DepthwiseConv.forward(g, x: x, w: w, bias: bias, activation: activation, y: y)
     } else {
-      Conv2DGemm.forward(g, x: x, w: w, bias: bias, y: y)
+      Conv2DGemm.forward(g, x: x, w: w, bias: bias, activation: activation, y: y)
     }
   }
 

@@ -4,16 +4,32 @@
 /// variants are the simple versions the register-blocked ones are tested
 /// against (and the fallback for other strides and dilations).
 enum DepthwiseConv {
-  /// Writes `y = conv(x, w) + bias`: `forwardPadded` for dilation 1 and
-  /// stride 1 or 2, else `forwardRows`.
+  /// Writes `y = activation(conv(x, w) + bias)`: `forwardPadded` (the
+  /// activation applied in registers) for dilation 1 and stride 1 or 2,
+  /// else `forwardRows` and a pass of the activation.
   static func forward(
     _ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
-    bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>
+    bias: UnsafePointer<Float>?, activation: ConvActivation = .identity,
+    y: UnsafeMutablePointer<Float>
   ) {
-    if hasPaddedForward(g) {
-      forwardPadded(g, x: x, w: w, bias: bias, y: y)
-    } else {
+    guard hasPaddedForward(g) else {
       forwardRows(g, x: x, w: w, bias: bias, y: y)
+      let epilogue = ConvEpilogue(bias: nil, activation: activation)
+      if activation != .identity {
+        let plane = g.outH * g.outW
+        Parallel.forEach(g.batch * g.outChannels, costPerItem: plane) { p in
+          epilogue.apply(y + p * plane, count: plane, channel: 0)
+        }
+      }
+      return
+    }
+    switch activation {
+    case .identity:
+      forwardPadded(g, x: x, w: w, bias: bias, y: y, Elementwise.Identity.self)
+    case .relu:
+      forwardPadded(g, x: x, w: w, bias: bias, y: y, Elementwise.Relu.self)
+    case .hardswish:
+      forwardPadded(g, x: x, w: w, bias: bias, y: y, Elementwise.Hardswish.self)
     }
   }
 
@@ -27,17 +43,17 @@ enum DepthwiseConv {
   /// output pixels summed in registers before one store (dilation 1,
   /// stride 1 or 2). For stride 2 each padded row is stored as its even
   /// columns then its odd columns, so every tap still reads contiguously.
-  static func forwardPadded(
+  /// `Act` is applied to each sum (bias included) before its store.
+  static func forwardPadded<Act: UnaryLanes>(
     _ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
-    bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>
+    bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+    _ act: Act.Type = Elementwise.Identity.self
   ) {
     precondition(g.dilation == 1 && (g.stride == 1 || g.stride == 2))
-    let oh = g.outH, ow = g.outW, kh = g.kernelH, kw = g.kernelW
-    let taps = kh * kw, s = g.stride, p = g.padding
+    let oh = g.outH, ow = g.outW, s = g.stride, p = g.padding
     let paddedW = g.width + 2 * p, paddedH = g.height + 2 * p
-    // Row length in the buffer; for stride 2, evens then odds.
-    let evens = (paddedW + 1) / 2
     let planes = g.batch * g.inChannels
+    let taps = g.kernelH * g.kernelW
     Parallel.forEach(planes, costPerItem: oh * ow * taps) { plane in
       let c = plane % g.inChannels
       let src = x + plane * g.height * g.width, dst = y + plane * oh * ow
@@ -45,55 +61,130 @@ enum DepthwiseConv {
       let buffer = BufferPool.take(count: paddedH * paddedW)
       defer { BufferPool.give(buffer, count: paddedH * paddedW) }
       for r in 0..<paddedH {
-        let row = buffer + r * paddedW
         let iy = r - p
-        guard iy >= 0 && iy < g.height else {
-          row.initialize(repeating: 0, count: paddedW)
-          continue
-        }
-        let line = src + iy * g.width
-        if s == 1 {
-          row.initialize(repeating: 0, count: p)
-          row.advanced(by: p).update(from: line, count: g.width)
-          row.advanced(by: p + g.width).initialize(repeating: 0, count: p)
-        } else {
-          deinterleave(line, width: g.width, padding: p, into: row, evens: evens)
-        }
+        padRow(
+          iy >= 0 && iy < g.height ? src + iy * g.width : nil, width: g.width,
+          padding: p, stride: s, into: buffer + r * paddedW)
       }
-      // Offset of tap column kx within a buffer row.
-      var columnOffset = [Int](repeating: 0, count: kw)
-      for kx in 0..<kw { columnOffset[kx] = s == 1 ? kx : (kx & 1) * evens + kx / 2 }
-      var weights = [Float](repeating: 0, count: taps)
-      for t in 0..<taps { weights[t] = w[c * taps + t] }
-      let b = bias?[c] ?? 0
-      columnOffset.withUnsafeBufferPointer { co in
-        weights.withUnsafeBufferPointer { wt in
-          for oy in 0..<oh {
-            let out = dst + oy * ow
-            var ox = 0
-            while ox + 8 <= ow {
-              var acc = SIMD8<Float>(repeating: b)
-              for ky in 0..<kh {
-                let row = buffer + (oy * s + ky) * paddedW + ox
-                for kx in 0..<kw {
-                  let v = UnsafeRawPointer(row + co[kx]).loadUnaligned(as: SIMD8<Float>.self)
-                  acc += wt[ky * kw + kx] * v
-                }
-              }
-              UnsafeMutableRawPointer(out + ox).storeBytes(of: acc, as: SIMD8<Float>.self)
-              ox += 8
-            }
-            while ox < ow {
-              var acc = b
-              for ky in 0..<kh {
-                let row = buffer + (oy * s + ky) * paddedW + ox
-                for kx in 0..<kw { acc += wt[ky * kw + kx] * row[co[kx]] }
-              }
-              out[ox] = acc
-              ox += 1
-            }
+      convolveRows(
+        buffer, g, weights: w + c * taps, bias: bias?[c] ?? 0, rows: oh,
+        out: dst, act)
+    }
+  }
+
+  /// Writes input row `line` (`width` values; `nil` for a row of the
+  /// padding) with `padding` zeros on each side into `row`, the layout
+  /// `convolveRows` reads: as is for stride 1, for stride 2 its even
+  /// padded columns then its odd ones.
+  @inline(__always)
+  static func padRow(
+    _ line: UnsafePointer<Float>?, width: Int, padding p: Int, stride: Int,
+    into row: UnsafeMutablePointer<Float>
+  ) {
+    let paddedW = width + 2 * p
+    guard let line else {
+      row.initialize(repeating: 0, count: paddedW)
+      return
+    }
+    if stride == 1 {
+      row.initialize(repeating: 0, count: p)
+      row.advanced(by: p).update(from: line, count: width)
+      row.advanced(by: p + width).initialize(repeating: 0, count: p)
+    } else {
+      deinterleave(line, width: width, padding: p, into: row, evens: (paddedW + 1) / 2)
+    }
+  }
+
+  /// Output rows `0..<rows` of one channel (`ow = g.outW` values each,
+  /// contiguous at `out`) from `buffer`, rows of `padRow` starting at the
+  /// one the first output row's top tap reads (`g.width + 2·padding`
+  /// apart). All taps of eight output pixels are summed in registers, the
+  /// bias added and `Act` applied before one store. `weights`: the
+  /// channel's `kh·kw` taps, row-major.
+  @inline(__always)
+  static func convolveRows<Act: UnaryLanes>(
+    _ buffer: UnsafePointer<Float>, _ g: ConvGeometry,
+    weights w: UnsafePointer<Float>, bias b: Float, rows: Int,
+    out dst: UnsafeMutablePointer<Float>, _ act: Act.Type
+  ) {
+    let ow = g.outW, kh = g.kernelH, kw = g.kernelW, s = g.stride
+    let paddedW = g.width + 2 * g.padding
+    let evens = (paddedW + 1) / 2
+    /// Offset of tap column kx within a buffer row.
+    @inline(__always) func offset(_ kx: Int) -> Int {
+      s == 1 ? kx : (kx & 1) * evens + kx / 2
+    }
+    if kh == 3 && kw == 3 {
+      convolveRows3x3(
+        buffer, paddedW: paddedW, offsets: (offset(0), offset(1), offset(2)),
+        stride: s, weights: w, bias: b, rows: rows, ow: ow, out: dst, act)
+      return
+    }
+    for oy in 0..<rows {
+      let out = dst + oy * ow
+      var ox = 0
+      while ox + 8 <= ow {
+        var acc = SIMD8<Float>(repeating: b)
+        for ky in 0..<kh {
+          let row = buffer + (oy * s + ky) * paddedW + ox
+          for kx in 0..<kw {
+            let v = UnsafeRawPointer(row + offset(kx)).loadUnaligned(as: SIMD8<Float>.self)
+            acc += w[ky * kw + kx] * v
           }
         }
+        UnsafeMutableRawPointer(out + ox).storeBytes(
+          of: Act.lanes(acc), as: SIMD8<Float>.self)
+        ox += 8
+      }
+      while ox < ow {
+        var acc = b
+        for ky in 0..<kh {
+          let row = buffer + (oy * s + ky) * paddedW + ox
+          for kx in 0..<kw { acc += w[ky * kw + kx] * row[offset(kx)] }
+        }
+        out[ox] = Act.scalar(acc)
+        ox += 1
+      }
+    }
+  }
+
+  /// `convolveRows` for 3×3 filters, the taps held in registers (the
+  /// generic loop reloads each weight per eight pixels: the compiler
+  /// cannot prove the stores to `out` leave them unchanged).
+  @inline(__always)
+  private static func convolveRows3x3<Act: UnaryLanes>(
+    _ buffer: UnsafePointer<Float>, paddedW: Int, offsets: (Int, Int, Int),
+    stride s: Int, weights w: UnsafePointer<Float>, bias b: Float, rows: Int,
+    ow: Int, out dst: UnsafeMutablePointer<Float>, _ act: Act.Type
+  ) {
+    typealias V = SIMD8<Float>
+    let (o0, o1, o2) = offsets
+    let w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4]
+    let w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8]
+    @inline(__always) func load(_ p: UnsafePointer<Float>) -> V {
+      UnsafeRawPointer(p).loadUnaligned(as: V.self)
+    }
+    for oy in 0..<rows {
+      let out = dst + oy * ow
+      let r0 = buffer + oy * s * paddedW, r1 = r0 + paddedW, r2 = r1 + paddedW
+      var ox = 0
+      while ox + 8 <= ow {
+        var acc = V(repeating: b)
+        acc += w0 * load(r0 + ox + o0) + w1 * load(r0 + ox + o1)
+        acc += w2 * load(r0 + ox + o2) + w3 * load(r1 + ox + o0)
+        acc += w4 * load(r1 + ox + o1) + w5 * load(r1 + ox + o2)
+        acc += w6 * load(r2 + ox + o0) + w7 * load(r2 + ox + o1)
+        acc += w8 * load(r2 + ox + o2)
+        UnsafeMutableRawPointer(out + ox).storeBytes(of: Act.lanes(acc), as: V.self)
+        ox += 8
+      }
+      while ox < ow {
+        var acc = b
+        acc += w0 * r0[ox + o0] + w1 * r0[ox + o1] + w2 * r0[ox + o2]
+        acc += w3 * r1[ox + o0] + w4 * r1[ox + o1] + w5 * r1[ox + o2]
+        acc += w6 * r2[ox + o0] + w7 * r2[ox + o1] + w8 * r2[ox + o2]
+        out[ox] = Act.scalar(acc)
+        ox += 1
       }
     }
   }

@@ -52,6 +52,12 @@ enum Elementwise {
     }
   }
 
+  /// x (for kernels generic over an activation).
+  enum Identity: UnaryLanes {
+    @inline(__always) static func lanes(_ x: V) -> V { x }
+    @inline(__always) static func scalar(_ x: Float) -> Float { x }
+  }
+
   /// max(x, 0).
   enum Relu: UnaryLanes {
     @inline(__always) static func lanes(_ x: V) -> V { x.replacing(with: 0, where: x .< 0) }

@@ -8,6 +8,10 @@ extension Tensor {
   ///   - stride, padding, dilation: in pixels, the same along both axes;
   ///     padding is zeros on every side.
   ///   - groups: channel groups; `groups == in == out` is depthwise.
+  ///   - activation: applied to the output, the same as calling it on the
+  ///     result. When no graph is recorded (inference) the kernels apply it
+  ///     as they store each value, which saves a pass over the output;
+  ///     otherwise it is the separate op, so its backward is unchanged.
   /// - Returns: `[N, out, (H + 2p − d·(kh − 1) − 1)/s + 1, …]`.
   ///
   /// Runs on oneDNN where it can, else on the module's own kernels (see
@@ -15,8 +19,16 @@ extension Tensor {
   /// tested against.
   public func conv2d(
     weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0,
-    dilation: Int = 1, groups: Int = 1
+    dilation: Int = 1, groups: Int = 1, activation: ConvActivation = .identity
   ) -> Tensor {
+    let records = GradMode.isEnabled
+      && (requiresGrad || weight.requiresGrad || bias?.requiresGrad == true)
+    if activation != .identity && records {
+      return activation(
+        conv2d(
+          weight: weight, bias: bias, stride: stride, padding: padding,
+          dilation: dilation, groups: groups))
+    }
     precondition(
       rank == 4 && weight.rank == 4 && groups > 0
         && shape[1] % groups == 0 && weight.shape[0] % groups == 0
@@ -44,7 +56,7 @@ extension Tensor {
     let bp = bias.map { UnsafePointer($0.storage.pointer) }
     ConvKernels.forward(
       geo, x: x.storage.pointer, w: weight.storage.pointer, bias: bp,
-      y: out.storage.pointer)
+      activation: activation, y: out.storage.pointer)
     let parents = bias.map { [x, weight, $0] } ?? [x, weight]
     return Tensor.result(
       shape: geo.outputShape, storage: out.storage, parents: parents
@@ -65,5 +77,32 @@ extension Tensor {
       }
       return grads
     }
+  }
+
+  /// The weight and bias of one convolution equal to the convolution
+  /// (`weight` `[out, in/groups, k, k]`, `bias` `[out]` or `nil`) followed
+  /// by batch norm in eval mode: with s = γ / √(running var + eps),
+  /// weight·s per output channel and (bias − running mean)·s + β.
+  ///
+  /// Built from differentiable ops on the (small) parameters, so gradients
+  /// reach `weight`, `bias`, γ and β as through the unfolded pair; the
+  /// result differs from conv-then-norm only by float rounding. Inference
+  /// uses it to skip the normalisation pass over the activations.
+  public static func foldingBatchNorm(
+    weight: Tensor, bias: Tensor?, gamma: Tensor, beta: Tensor,
+    runningMean: Tensor, runningVar: Tensor, eps: Float = 1e-5
+  ) -> (weight: Tensor, bias: Tensor) {
+    let out = weight.shape[0]
+    precondition(
+      weight.rank == 4 && [gamma, beta, runningMean, runningVar].allSatisfy {
+        $0.shape == [out]
+      } && (bias == nil || bias!.shape == [out]),
+      "foldingBatchNorm: weight \(weight.shape) does not fit gamma "
+        + "\(gamma.shape), beta \(beta.shape), running mean "
+        + "\(runningMean.shape), running var \(runningVar.shape)")
+    let scale = gamma / (runningVar + eps).sqrt()
+    let folded = weight * scale.reshaped([out, 1, 1, 1])
+    let shifted = bias.map { $0 - runningMean } ?? (runningMean * -1)
+    return (folded, shifted * scale + beta)
   }
 }
