@@ -157,7 +157,8 @@ final class Chain: Block {
 /// from one 1×1 convolution and a second scale from a 5×5 depthwise plus a
 /// grouped 1×1 convolution over them, so there are `2·C/dim` heads. Per
 /// head: `out = (V·relu(K)ᵀ)·relu(Q) / (Σ relu(K)ᵀ·relu(Q) + eps)`, with
-/// `V·Kᵀ` (`dim×dim`) and `Σ K` (`dim`) computed once over all tokens.
+/// `V·Kᵀ` (`dim×dim`) and `Σ K` (`dim`) computed once over all tokens
+/// (in fused inference: `Tensor.reluLinearAttention`).
 final class LiteMLA: Block {
   let dim, heads: Int
   let qkv, aggregateDepthwise, aggregatePointwise, project: ConvLayer
@@ -184,6 +185,10 @@ final class LiteMLA: Block {
     let base = qkv(x, training: training)
     let scaled = aggregatePointwise(
       aggregateDepthwise(base, training: training), training: training)
+    if !training && fusedInference {
+      let out = Tensor.reluLinearAttention([base, scaled], headDim: dim, eps: eps)
+      return project(out, training: training)
+    }
     let all = Tensor.concat([base, scaled], dim: 1)
     let groups = n * 2 * heads
     let t = all.reshaped([groups, 3 * dim, h * w])

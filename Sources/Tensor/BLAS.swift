@@ -71,18 +71,20 @@ enum BLAS {
 
   /// One `cblas_sgemm` on this thread over row-major slices with explicit
   /// row strides: C[m×n] (stride `ldc`) = A[m×k] (stride `lda`) ·
-  /// B[k×n] (stride `ldb`) + beta · C. For callers that cut a product
-  /// into blocks themselves (to work on each block of C while it is in
-  /// cache).
+  /// op(B)[k×n] + beta · C, where op(B) is B[k×n] (stride `ldb`) or, with
+  /// `transB`, the transpose of B[n×k] (stride `ldb`). For callers that
+  /// cut a product into blocks themselves (to work on each block of C
+  /// while it is in cache).
   static func gemmSlice(
     m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
-    b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
+    b: UnsafePointer<Float>, ldb: Int, transB: Bool = false, beta: Float = 0,
     c: UnsafeMutablePointer<Float>, ldc: Int
   ) {
     guard m > 0 && n > 0 && k > 0 else { return }
     _ = singleThreaded
     cblas_sgemm(
-      CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
-      1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+      CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+      Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, c,
+      Int32(ldc))
   }
 }

@@ -191,3 +191,41 @@ final class InvertedResidualTests: XCTestCase {
     }
   }
 }
+
+/// The fused ReLU linear attention kernel against the separate ops.
+final class LinearAttentionTests: XCTestCase {
+  func testFusedKernelMatchesSeparateOps() {
+    // Heads from two inputs; token counts below, at and above one block
+    // (1024), with a ragged SIMD tail; two images.
+    var rng = Xoshiro256(seed: 67)
+    for (d, hw, n) in [(4, [5, 7], 2), (8, [32, 32], 1), (16, [45, 47], 2)] {
+      let a = Tensor.normal([n, 3 * d * 2, hw[0], hw[1]], rng: &rng)
+      let b = Tensor.normal([n, 3 * d, hw[0], hw[1]], rng: &rng)
+      let fused = withNoGrad {
+        Tensor.reluLinearAttention([a, b], headDim: d, eps: 1e-6)
+      }
+      let separate = withNoGrad {
+        Tensor.linearAttentionComposed([a, b], headDim: d, eps: 1e-6)
+      }
+      XCTAssertEqual(fused.shape, [n, 3 * d, hw[0], hw[1]])
+      assertClose(fused, separate, atol: 1e-4, rtol: 1e-3, "d \(d) \(hw) n \(n)")
+    }
+  }
+
+  func testKnownValues() {
+    // One head, d = 1, two tokens: q = (1, −1), k = (2, 3), v = (5, 7).
+    // φ(k) = (2, 3): kv = 5·2 + 7·3 = 31, Σφ(k) = 5. Token 0: φ(q) = 1 →
+    // 31 / 5 = 6.2; token 1: φ(q) = 0 → 0 / (0 + eps) = 0.
+    let x = tensor([1, 3, 1, 2], [1, -1, 2, 3, 5, 7])
+    let y = withNoGrad { Tensor.reluLinearAttention([x], headDim: 1, eps: 1e-6) }
+    assertClose(y, tensor([1, 1, 1, 2], [6.2, 0]), atol: 1e-5)
+  }
+
+  func testRecordedAttentionDifferentiates() {
+    var rng = Xoshiro256(seed: 71)
+    let a = Tensor.normal([1, 6, 3, 4], rng: &rng)
+    checkGradients("relu linear attention", inputs: [a], rtol: 2e-2) { t in
+      [Tensor.reluLinearAttention([t[0]], headDim: 2, eps: 1e-6)]
+    }
+  }
+}
