@@ -48,7 +48,6 @@ enum Conv2DGemm {
     let blocks = (spatial + columns - 1) / columns
     let items = g.batch * g.groups * blocks
     let work = g.batch * g.outChannels * spatial * k
-    let fused = epilogue.bias != nil || epilogue.activation != .identity
     Parallel.forEach(
       items, costPerItem: work >= BLAS.splitMinimumWork ? 1 << 20 : 0
     ) { item in
@@ -57,13 +56,9 @@ enum Conv2DGemm {
       let lo = block * columns, count = Swift.min(columns, spatial - lo)
       let xg = x + (n * g.inChannels + grp * k) * spatial + lo
       let yg = y + (n * g.outChannels + grp * m) * spatial + lo
-      BLAS.gemmSlice(
+      epilogue.product(
         m: m, n: count, k: k, a: w + grp * m * k, lda: k, b: xg,
-        ldb: spatial, c: yg, ldc: spatial)
-      guard fused else { return }
-      for o in 0..<m {
-        epilogue.apply(yg + o * spatial, count: count, channel: grp * m + o)
-      }
+        ldb: spatial, c: yg, ldc: spatial, firstChannel: grp * m)
     }
   }
 

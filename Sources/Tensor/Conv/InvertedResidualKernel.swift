@@ -144,14 +144,13 @@ enum InvertedResidualKernel {
       }
       let columns = count * ow
       let yr = yn + r * ow
-      BLAS.gemmSlice(
+      project.epilogue.product(
         m: g.outChannels, n: columns, k: m, a: project.weight, lda: m,
         b: mid, ldb: columns, c: yr, ldc: outPlane)
-      let epilogue = project.epilogue
-      for o in 0..<g.outChannels {
-        let out = yr + o * outPlane
-        epilogue.apply(out, count: columns, channel: o)
-        if g.residual { addRow(out, xn + o * plane + r * w, count: columns) }
+      if g.residual {
+        for o in 0..<g.outChannels {
+          addRow(yr + o * outPlane, xn + o * plane + r * w, count: columns)
+        }
       }
       r += count
     }
@@ -172,12 +171,9 @@ enum InvertedResidualKernel {
       let c = Swift.min(rows.upperBound, a + ringRows - slot)
       let columns = (c - a) * w
       let out = ring + slot * w
-      BLAS.gemmSlice(
+      epilogue.product(
         m: m, n: columns, k: g.inChannels, a: unit.weight, lda: g.inChannels,
         b: xn + a * w, ldb: plane, c: out, ldc: ringRows * w)
-      for ch in 0..<m {
-        epilogue.apply(out + ch * ringRows * w, count: columns, channel: ch)
-      }
       a = c
     }
   }

@@ -23,6 +23,27 @@ struct ConvEpilogue {
     }
   }
 
+  /// `C[m×n] = activation(A[m×k] · B[k×n] + bias)` on this thread (see
+  /// `BLAS.gemmSlice` for the strides), C's row i being output channel
+  /// `firstChannel + i`. Each row of C starts as its bias and the product
+  /// is accumulated onto it: with beta = 1 OpenBLAS skips the pass that
+  /// would zero C first (a tenth of the EfficientViT-B0 forward). The
+  /// activation then runs over the block while it is in cache.
+  func product(
+    m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+    b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>,
+    ldc: Int, firstChannel: Int = 0
+  ) {
+    for i in 0..<m {
+      (c + i * ldc).initialize(repeating: bias(firstChannel + i), count: n)
+    }
+    BLAS.gemmSlice(
+      m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: 1, c: c, ldc: ldc)
+    guard activation != .identity else { return }
+    let unbiased = ConvEpilogue(bias: nil, activation: activation)
+    for i in 0..<m { unbiased.apply(c + i * ldc, count: n, channel: 0) }
+  }
+
   /// `row[i] = Op(row[i] + b)`, whole lanes then the tail.
   @inline(__always)
   private static func run<Op: UnaryLanes>(
