@@ -4,8 +4,8 @@
 //
 //   swift run -c release tensor-bench [repetitions] [only]
 //
-// With `only`, just the cases whose name contains it run, without the peer
-// (for profiling); `B0fwd` runs only the B0 forward.
+// With `only`, just the cases whose name contains it run, on both sides;
+// `B0fwd` runs only the B0 forward and no peer (for profiling).
 // The PyTorch side is scripts/bench/tensor_peer.py (run as a child process);
 // without python3 and torch the table shows only this module's column.
 // The multi-scale attention block and the EfficientViT-B0-sized net are
@@ -27,7 +27,10 @@ let only = CommandLine.arguments.dropFirst(2).first
 func selected(_ name: String) -> Bool { only.map { name.contains($0) } ?? true }
 
 /// Median wall time of `reps` runs after one warm-up, in milliseconds.
+/// Starts from an empty buffer pool, so that a case does not depend on
+/// the buffers earlier cases left behind.
 func medianMs(_ body: () -> Void) -> Double {
+  Tensor.releaseCachedMemory()
   body()
   var times: [Double] = []
   for _ in 0..<reps {
@@ -169,6 +172,7 @@ func peer() -> [String: Double] {
   let process = Process()
   process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
   process.arguments = ["python3", "scripts/bench/tensor_peer.py", String(reps)]
+    + (only.map { [$0] } ?? [])
   let pipe = Pipe()
   process.standardOutput = pipe
   do { try process.run() } catch { return [:] }
@@ -178,7 +182,7 @@ func peer() -> [String: Double] {
   return (object as? [String: Double]) ?? [:]
 }
 
-let torch = only == nil ? peer() : [:]
+let torch = only == "B0fwd" ? [:] : peer()
 func cell(_ s: String, _ width: Int) -> String {
   s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
 }

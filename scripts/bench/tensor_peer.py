@@ -3,7 +3,7 @@
 
 Times the same operations at the same sizes on 2 threads and prints one
 JSON object {name: milliseconds (median)} on stdout. Run by tensor-bench;
-also runnable alone:  python3 scripts/bench/tensor_peer.py
+also runnable alone:  python3 scripts/bench/tensor_peer.py [REPS [ONLY]]
 """
 import json
 import sys
@@ -253,11 +253,19 @@ def b0_case(size, results):
 
 
 if __name__ == "__main__":
+    # Optional second argument: run only the cases whose names contain it.
+    only = sys.argv[2] if len(sys.argv) > 2 else ""
+    cases = [
+        ("conv3x3 64→64 512²", lambda r: conv_case("conv3x3 64→64 512²", 64, 64, 3, 1, 512, r)),
+        ("depthwise5x5 64 512²",
+         lambda r: conv_case("depthwise5x5 64 512²", 64, 64, 5, 64, 512, r)),
+        ("conv1x1 64→64 512²", lambda r: conv_case("conv1x1 64→64 512²", 64, 64, 1, 1, 512, r)),
+        ("small net 256²", lambda r: net_case(256, r)),
+        ("LiteMLA 64ch 256²", attention_case),
+        ("B0 net 1024²", lambda r: b0_case(1024, r)),
+    ]
     r = {}
-    conv_case("conv3x3 64→64 512²", 64, 64, 3, 1, 512, r)
-    conv_case("depthwise5x5 64 512²", 64, 64, 5, 64, 512, r)
-    conv_case("conv1x1 64→64 512²", 64, 64, 1, 1, 512, r)
-    net_case(256, r)
-    attention_case(r)
-    b0_case(1024, r)
+    for name, run in cases:
+        if only in name:
+            run(r)
     print(json.dumps(r))
