@@ -164,8 +164,18 @@ if selected("small net") { netCase(size: 256) }
   results.append(("B0 net \(size)² train step", step))
 }
 
+/// The B0 forward at 4096² (a 16.8-megapixel input, about a 4K patch),
+/// where the fused kernels' smaller working set matters most.
+@MainActor func b0LargeCase() {
+  let net = B0Net(rng: &rng)
+  let x = Tensor.uniform([1, 3, 4096, 4096], rng: &rng)
+  let fwd = medianMs { _ = withNoGrad { net(x, training: false) } }
+  results.append(("B0 net 4096² fwd", fwd))
+}
+
 if selected("LiteMLA") { attentionCase() }
-if selected("B0") || only == "B0fwd" { b0Case(size: 1024) }
+if selected("B0 net 1024²") || only == "B0fwd" { b0Case(size: 1024) }
+if selected("B0 net 4096²") { b0LargeCase() }
 
 /// Runs the PyTorch peer; `[:]` when it cannot.
 func peer() -> [String: Double] {

@@ -44,6 +44,12 @@ struct LinearAttention: TokenMixer {
     let n = x.shape[0], h = x.shape[2], w = x.shape[3]
     let base = qkv(x)
     let parts = [base] + aggregate.map { $0.pw($0.dw(base)) }
+    if !training {
+      // One kernel per head in cache-sized token blocks, no concat.
+      let out = CountedOps.reluLinearAttention(
+        parts, headDim: headDim, eps: Self.epsilon)
+      return proj(out, training: false)
+    }
     let all = parts.count == 1 ? base : Tensor.concat(parts, dim: 1)
     let heads = all.reshaped([-1, 3 * headDim, h * w])
     let out = Self.attend(heads, headDim: headDim)

@@ -19,9 +19,18 @@ struct MBConv {
     project = ConvNorm(scope("project"), in: mid, out: dim, kernel: 1)
   }
 
-  func callAsFunction(_ x: Tensor, training: Bool) -> Tensor {
-    project(
+  /// The block, plus `x` when `residual`. In eval mode one fused kernel
+  /// runs it (`Tensor.invertedResidual`: the e·C-channel activations stay
+  /// in cache).
+  func callAsFunction(_ x: Tensor, training: Bool, residual: Bool = false) -> Tensor {
+    guard training else {
+      return CountedOps.invertedResidual(
+        x, expand: expand.unit, depthwise: dw.unit, project: project.unit,
+        stride: 1, residual: residual)
+    }
+    let y = project(
       dw(expand(x, training: training), training: training),
       training: training)
+    return residual ? x + y : y
   }
 }

@@ -21,6 +21,6 @@ struct TransformerBlock {
 
   func callAsFunction(_ x: Tensor, training: Bool) -> Tensor {
     let y = x + attn(x, training: training)
-    return y + ffn(y, training: training)
+    return ffn(y, training: training, residual: true)
   }
 }

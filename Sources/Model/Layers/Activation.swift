@@ -4,6 +4,16 @@ import Tensor
 enum Activation: Sendable {
   case identity, relu, hardswish
 
+  /// The same activation for a convolution to apply as it stores
+  /// (`conv2d(activation:)`).
+  var fused: ConvActivation {
+    switch self {
+    case .identity: return .identity
+    case .relu: return .relu
+    case .hardswish: return .hardswish
+    }
+  }
+
   func callAsFunction(_ x: Tensor) -> Tensor {
     switch self {
     case .identity: return x

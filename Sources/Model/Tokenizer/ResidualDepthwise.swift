@@ -12,7 +12,15 @@ struct ResidualDepthwise {
     pw = ConvNorm(scope("pw"), in: c, out: c, kernel: 1)
   }
 
+  /// In eval mode the depthwise and pointwise convolutions and the
+  /// residual run as one fused block (`Tensor.invertedResidual`).
   func callAsFunction(_ x: Tensor, training: Bool) -> Tensor {
-    (x + pw(dw(x, training: training), training: training)).relu()
+    guard training else {
+      return CountedOps.invertedResidual(
+        x, expand: nil, depthwise: dw.unit, project: pw.unit, stride: 1,
+        residual: true
+      ).relu()
+    }
+    return (x + pw(dw(x, training: training), training: training)).relu()
   }
 }

@@ -54,7 +54,8 @@ extension Tensor {
       !residual || (o == c && stride == 1),
       "invertedResidual: a residual needs \(o) outputs = \(c) inputs and stride 1")
     let records = GradMode.isEnabled
-      && (requiresGrad || units.contains { $0.weight.requiresGrad || $0.bias?.requiresGrad == true })
+      && (requiresGrad
+        || units.contains { $0.weight.requiresGrad || $0.bias?.requiresGrad == true })
     if records { return composed(expand, depthwise, project, stride, residual) }
 
     let g = InvertedResidualGeometry(
