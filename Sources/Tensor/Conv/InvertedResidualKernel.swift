@@ -19,8 +19,8 @@ struct InvertedResidualGeometry {
   var hasExpand, residual: Bool
 
   var padding: Int { kernel / 2 }
-  var outH: Int { (height + 2 * padding - kernel) / stride + 1 }
-  var outW: Int { (width + 2 * padding - kernel) / stride + 1 }
+  var outH: Int { ConvGeometry.outputSize(height + 2 * padding - kernel, stride) }
+  var outW: Int { ConvGeometry.outputSize(width + 2 * padding - kernel, stride) }
 
   /// The depthwise convolution over one image.
   var depthwise: ConvGeometry {

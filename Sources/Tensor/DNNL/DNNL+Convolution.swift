@@ -65,14 +65,18 @@ extension DNNL {
           + "\(height)×\(width), kernel \(kernelHeight)×\(kernelWidth)")
     }
 
-    /// `(height + padTop + padBottom - dilationY * (kernelHeight - 1) - 1) / strideY + 1`.
+    /// `(height + padTop + padBottom - dilationY * (kernelHeight - 1) - 1) / strideY + 1`,
+    /// or 0 when the kernel does not fit.
     var outputHeight: Int {
-      (height + padTop + padBottom - dilationY * (kernelHeight - 1) - 1) / strideY + 1
+      ConvGeometry.outputSize(
+        height + padTop + padBottom - dilationY * (kernelHeight - 1) - 1, strideY)
     }
 
-    /// `(width + padLeft + padRight - dilationX * (kernelWidth - 1) - 1) / strideX + 1`.
+    /// `(width + padLeft + padRight - dilationX * (kernelWidth - 1) - 1) / strideX + 1`,
+    /// or 0 when the kernel does not fit.
     var outputWidth: Int {
-      (width + padLeft + padRight - dilationX * (kernelWidth - 1) - 1) / strideX + 1
+      ConvGeometry.outputSize(
+        width + padLeft + padRight - dilationX * (kernelWidth - 1) - 1, strideX)
     }
 
     /// Elements of the input buffer, `batch * inputChannels * height * width`.

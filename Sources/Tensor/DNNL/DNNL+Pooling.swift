@@ -65,11 +65,17 @@ extension DNNL {
           + "(\(strideY), \(strideX))")
     }
 
-    /// `(height + padTop + padBottom - kernelHeight) / strideY + 1`.
-    var outputHeight: Int { (height + padTop + padBottom - kernelHeight) / strideY + 1 }
+    /// `(height + padTop + padBottom - kernelHeight) / strideY + 1`, or 0
+    /// when the window does not fit.
+    var outputHeight: Int {
+      ConvGeometry.outputSize(height + padTop + padBottom - kernelHeight, strideY)
+    }
 
-    /// `(width + padLeft + padRight - kernelWidth) / strideX + 1`.
-    var outputWidth: Int { (width + padLeft + padRight - kernelWidth) / strideX + 1 }
+    /// `(width + padLeft + padRight - kernelWidth) / strideX + 1`, or 0
+    /// when the window does not fit.
+    var outputWidth: Int {
+      ConvGeometry.outputSize(width + padLeft + padRight - kernelWidth, strideX)
+    }
 
     /// Elements of the input buffer.
     var inputCount: Int { batch * channels * height * width }

@@ -12,7 +12,10 @@ extension Tensor {
   ///     result. When no graph is recorded (inference) the kernels apply it
   ///     as they store each value, which saves a pass over the output;
   ///     otherwise it is the separate op, so its backward is unchanged.
-  /// - Returns: `[N, out, (H + 2p − d·(kh − 1) − 1)/s + 1, …]`.
+  /// - Returns: `[N, out, (H + 2p − d·(kh − 1) − 1)/s + 1, …]`. The
+  ///   padded input must hold the dilated kernel once along each axis
+  ///   (H + 2p ≥ d·(kh − 1) + 1), as in PyTorch; otherwise this stops
+  ///   with the shapes in the message.
   ///
   /// Runs on oneDNN where it can, else on the module's own kernels (see
   /// `ConvKernels`); `Conv2DReference` is the slow definition every path is
@@ -92,9 +95,10 @@ extension Tensor {
     weight: Tensor, bias: Tensor?, gamma: Tensor, beta: Tensor,
     runningMean: Tensor, runningVar: Tensor, eps: Float = 1e-5
   ) -> (weight: Tensor, bias: Tensor) {
+    precondition(weight.rank == 4, "foldingBatchNorm: weight \(weight.shape) is not 4-D")
     let out = weight.shape[0]
     precondition(
-      weight.rank == 4 && [gamma, beta, runningMean, runningVar].allSatisfy {
+      [gamma, beta, runningMean, runningVar].allSatisfy {
         $0.shape == [out]
       } && (bias == nil || bias!.shape == [out]),
       "foldingBatchNorm: weight \(weight.shape) does not fit gamma "

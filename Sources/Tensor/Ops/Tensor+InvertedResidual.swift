@@ -35,7 +35,11 @@ extension Tensor {
     residual: Bool
   ) -> Tensor {
     let units = [expand, depthwise, project].compactMap { $0 }
-    precondition(rank == 4, "invertedResidual: input \(shape) is not NCHW")
+    precondition(
+      rank == 4 && shape[2] > 0 && shape[3] > 0
+        && units.allSatisfy { $0.weight.rank == 4 },
+      "invertedResidual: input \(shape) is not a non-empty NCHW image, or a "
+        + "weight of \(units.map(\.weight.shape)) is not 4-D")
     let c = shape[1]
     let m = expand?.weight.shape[0] ?? c
     let k = depthwise.weight.shape[2]

@@ -22,10 +22,11 @@ extension Tensor {
     precondition(!parts.isEmpty, "reluLinearAttention: no inputs")
     let first = parts[0].shape
     precondition(
-      parts.allSatisfy {
-        $0.rank == 4 && $0.shape[0] == first[0] && $0.shape[2] == first[2]
-          && $0.shape[3] == first[3] && $0.shape[1] % (3 * d) == 0
-      } && d > 0,
+      d > 0
+        && parts.allSatisfy {
+          $0.rank == 4 && $0.shape[0] == first[0] && $0.shape[2] == first[2]
+            && $0.shape[3] == first[3] && $0.shape[1] % (3 * d) == 0
+        },
       "reluLinearAttention: inputs \(parts.map(\.shape)) are not NCHW with "
         + "the same N, H, W and channels a multiple of 3·\(d)")
     let records = GradMode.isEnabled && parts.contains { $0.requiresGrad }

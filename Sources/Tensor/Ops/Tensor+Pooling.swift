@@ -24,7 +24,8 @@ extension Tensor {
       rank == 4 && k > 0 && s > 0 && p >= 0 && p * 2 <= k,
       "pool2d: input \(shape), kernel \(k), stride \(s), padding \(p)")
     let h = shape[2], w = shape[3]
-    let oh = (h + 2 * p - k) / s + 1, ow = (w + 2 * p - k) / s + 1
+    let oh = ConvGeometry.outputSize(h + 2 * p - k, s)
+    let ow = ConvGeometry.outputSize(w + 2 * p - k, s)
     precondition(oh > 0 && ow > 0, "pool2d: input \(shape) < kernel \(k)")
     let planes = shape[0] * shape[1]
     let outShape = [shape[0], shape[1], oh, ow]
