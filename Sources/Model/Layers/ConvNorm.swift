@@ -7,11 +7,11 @@ import Tensor
 struct ConvNorm {
   let conv: Conv
   let gamma, beta, runningMean, runningVar: Tensor  // [out]
-  let activation: Activation
+  let activation: ConvActivation
 
   init(
     _ scope: ParameterScope, in cin: Int, out cout: Int, kernel: Int,
-    stride: Int = 1, groups: Int = 1, activation: Activation = .identity
+    stride: Int = 1, groups: Int = 1, activation: ConvActivation = .identity
   ) {
     conv = Conv(
       scope("conv"), in: cin, out: cout, kernel: kernel, stride: stride,
@@ -43,7 +43,7 @@ struct ConvNorm {
     let f = Tensor.foldingBatchNorm(
       weight: conv.weight, bias: conv.bias, gamma: gamma, beta: beta,
       runningMean: runningMean, runningVar: runningVar)
-    return ConvUnit(weight: f.weight, bias: f.bias, activation: activation.fused)
+    return ConvUnit(weight: f.weight, bias: f.bias, activation: activation)
   }
 
   /// Batch norm and activation of an already convolved `[N, out, H, W]`
