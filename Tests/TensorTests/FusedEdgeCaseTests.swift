@@ -2,166 +2,16 @@ import XCTest
 
 @testable import Tensor
 
-/// The fused inference ops (nothing recording) over edge-case shapes:
+/// The fused convolution ops (nothing recording) over edge-case shapes:
 /// images smaller than the kernel, one row or column, odd sizes at stride
 /// 2, channel counts that are not multiples of the vector width, images
-/// spanning several bands, token counts around the attention's block size,
-/// stale pool memory. Each is checked against an independent reference
-/// (direct-loop `Conv2DReference` for small cases, else `conv2d` without
-/// activation and the scalar reference activations; a float64 loop for
-/// the attention) to 1e-4 of the largest reference magnitude. Failures are
-/// collected and reported together, one line per case.
-final class FusedEdgeCaseTests: XCTestCase {
-  private let activations: [ConvActivation] = [.identity, .relu, .hardswish]
-
-  // MARK: helpers
-
-  /// Largest finite relative error of the passing and failing checks.
-  private var maxRel: Float = 0
-
-  /// max|a − e| / max(1, max|e|); NaN/inf in `a` where `e` is finite → ∞.
-  /// NaN in both at the same element counts as equal.
-  private func relError(_ a: Tensor, _ e: Tensor) -> Float {
-    guard a.shape == e.shape else { return .infinity }
-    let av = a.scalars, ev = e.scalars
-    var worst: Float = 0, scale: Float = 1
-    for v in ev where v.isFinite { scale = max(scale, abs(v)) }
-    for i in 0..<av.count {
-      if av[i].isNaN && ev[i].isNaN { continue }
-      if !av[i].isFinite || !ev[i].isFinite {
-        if av[i] != ev[i] { return .infinity }
-        continue
-      }
-      worst = max(worst, abs(av[i] - ev[i]))
-    }
-    return worst / scale
-  }
-
-  /// Where the largest difference is, for the report.
-  private func worstElement(_ a: Tensor, _ e: Tensor) -> String {
-    guard a.shape == e.shape else { return "shape \(a.shape) vs \(e.shape)" }
-    let av = a.scalars, ev = e.scalars
-    var wi = 0, wd: Float = -1
-    for i in 0..<av.count {
-      let d = (av[i].isNaN != ev[i].isNaN) ? Float.infinity : abs(av[i] - ev[i])
-      if d > wd { wd = d; wi = i }
-    }
-    guard !av.isEmpty else { return "empty" }
-    return "element \(wi): got \(av[wi]), expected \(ev[wi])"
-  }
-
-  private func expectClose(
-    _ a: Tensor, _ e: Tensor, tol: Float = 1e-4, _ label: String,
-    _ failures: inout [String]
-  ) {
-    let r = relError(a, e)
-    if r.isFinite { maxRel = max(maxRel, r) }
-    if !(r <= tol) {
-      failures.append("\(label): rel \(r) — \(worstElement(a, e))")
-    }
-  }
-
-  private func report(_ failures: [String], _ what: String, cases: Int) {
-    XCTAssertGreaterThan(cases, 0, "\(what): no checks ran")
-    XCTAssert(
-      failures.isEmpty,
-      "\(what): \(failures.count) of \(cases) checks failed (largest passing "
-        + "relative error \(maxRel)):\n" + failures.joined(separator: "\n"))
-  }
-
-  private func act(_ a: ConvActivation, _ y: Tensor) -> Tensor {
-    switch a {
-    case .identity: return y
-    case .relu: return y.reluReference()
-    case .hardswish: return y.hardswishReference()
-    }
-  }
-
-  /// Direct loops for small convolutions (≤ 4M multiply-adds), else the
-  /// plain (identity) `conv2d`; no activation.
-  private func refConv(
-    _ x: Tensor, _ w: Tensor, _ b: Tensor?, stride: Int = 1, padding: Int = 0,
-    dilation: Int = 1, groups: Int = 1
-  ) -> Tensor {
-    let g = ConvGeometry(
-      batch: x.shape[0], inChannels: x.shape[1], height: x.shape[2], width: x.shape[3],
-      outChannels: w.shape[0], kernelH: w.shape[2], kernelW: w.shape[3], stride: stride,
-      padding: padding, dilation: dilation, groups: groups)
-    let macs = g.batch * g.outChannels * g.outH * g.outW * g.patch
-    if macs > 4_000_000 {
-      return withNoGrad {
-        x.conv2d(
-          weight: w, bias: b, stride: stride, padding: padding, dilation: dilation,
-          groups: groups)
-      }
-    }
-    let y = Tensor.empty(g.outputShape)
-    Conv2DReference.forward(
-      g, x: x.storage.pointer, w: w.storage.pointer,
-      bias: b.map { UnsafePointer($0.storage.pointer) }, y: y.storage.pointer)
-    return y
-  }
-
-  private func refBlock(
-    _ x: Tensor, _ e: ConvUnit?, _ d: ConvUnit, _ p: ConvUnit, _ s: Int, _ residual: Bool
-  ) -> Tensor {
-    var h = x
-    if let e { h = act(e.activation, refConv(h, e.weight, e.bias)) }
-    let k = d.weight.shape[2]
-    h = act(
-      d.activation,
-      refConv(h, d.weight, d.bias, stride: s, padding: k / 2, groups: d.weight.shape[0]))
-    h = act(p.activation, refConv(h, p.weight, p.bias))
-    return residual ? withNoGrad { x + h } : h
-  }
-
-  private func unit(
-    _ shape: [Int], _ a: ConvActivation, bias: Bool, rng: inout Xoshiro256
-  ) -> ConvUnit {
-    let fanIn = shape[1] * shape[2] * shape[3]
-    return ConvUnit(
-      weight: Tensor.normal(shape, std: 1.5 / Float(fanIn).squareRoot(), rng: &rng),
-      bias: bias ? Tensor.normal([shape[0]], rng: &rng) : nil, activation: a)
-  }
-
-  // MARK: invertedResidual
-
-  private struct IRCase {
-    var c, m, o, h, w, k, s: Int
-    var expand, residual: Bool
-    var n: Int
-  }
-
-  private func runIR(
-    _ cs: IRCase, acts: (ConvActivation, ConvActivation, ConvActivation),
-    biases: (Bool, Bool, Bool), rng: inout Xoshiro256, _ failures: inout [String]
-  ) {
-    let x = Tensor.normal([cs.n, cs.c, cs.h, cs.w], rng: &rng)
-    let m = cs.expand ? cs.m : cs.c
-    let e = cs.expand ? unit([m, cs.c, 1, 1], acts.0, bias: biases.0, rng: &rng) : nil
-    let d = unit([m, 1, cs.k, cs.k], acts.1, bias: biases.1, rng: &rng)
-    let p = unit([cs.o, m, 1, 1], acts.2, bias: biases.2, rng: &rng)
-    let fused = withNoGrad {
-      x.invertedResidual(expand: e, depthwise: d, project: p, stride: cs.s, residual: cs.residual)
-    }
-    let label = "IR c\(cs.c) m\(m) o\(cs.o) \(cs.h)×\(cs.w) k\(cs.k) s\(cs.s) "
-      + "expand \(cs.expand) residual \(cs.residual) n\(cs.n) acts \(acts) biases \(biases)"
-    let reference = refBlock(x, e, d, p, cs.s, cs.residual)
-    let outH = (cs.h - 1) / cs.s + 1, outW = (cs.w - 1) / cs.s + 1
-    if fused.shape != [cs.n, cs.o, outH, outW] {
-      failures.append("\(label): shape \(fused.shape)")
-    }
-    expectClose(fused, reference, label + " vs reference", &failures)
-    // Also against the block's own composed path (no grad → fused convs).
-    let composed = withNoGrad { x.composed(e, d, p, cs.s, cs.residual) }
-    expectClose(fused, composed, label + " vs composed", &failures)
-    // Deterministic: a second call gives the same bits (pool reuse, threads).
-    let again = withNoGrad {
-      x.invertedResidual(expand: e, depthwise: d, project: p, stride: cs.s, residual: cs.residual)
-    }
-    if again.scalars != fused.scalars { failures.append("\(label): not deterministic") }
-  }
-
+/// spanning several bands, stale pool memory, and their fallback to the
+/// differentiable ops while recording. Each is checked against an
+/// independent reference (direct-loop `Conv2DReference` for small cases,
+/// else `conv2d` without activation and the scalar reference activations)
+/// to 1e-4 of the largest reference magnitude. The attention's are in
+/// `FusedAttentionEdgeCaseTests`.
+final class FusedEdgeCaseTests: FusedEdgeCaseTestCase {
   func testInvertedResidualAllActivationsAndBiasesOnSmallEdgeShapes() {
     var rng = Xoshiro256(seed: 1001)
     var failures: [String] = []
@@ -391,128 +241,6 @@ final class FusedEdgeCaseTests: XCTestCase {
       }
     }
     report(failures, "foldingBatchNorm", cases: checks)
-  }
-
-  // MARK: reluLinearAttention
-
-  /// Float64 loops: out_t = (V φ(K)ᵀ) φ(q_t) / (Σφ(k)ᵀ φ(q_t) + eps).
-  private func attentionReference(_ parts: [Tensor], d: Int, eps: Float) -> Tensor {
-    let n = parts[0].shape[0], h = parts[0].shape[2], w = parts[0].shape[3], t = h * w
-    let heads = parts.map { $0.shape[1] / (3 * d) }
-    let total = heads.reduce(0, +)
-    var out = [Float](repeating: 0, count: n * total * d * t)
-    for img in 0..<n {
-      var head = 0
-      for (pi, part) in parts.enumerated() {
-        let v = part.scalars, ch = part.shape[1]
-        for j in 0..<heads[pi] {
-          let base = (img * ch + j * 3 * d) * t
-          func q(_ i: Int, _ u: Int) -> Double { max(Double(v[base + i * t + u]), 0) }
-          func k(_ i: Int, _ u: Int) -> Double { max(Double(v[base + (d + i) * t + u]), 0) }
-          func vv(_ i: Int, _ u: Int) -> Double { Double(v[base + (2 * d + i) * t + u]) }
-          var kv = [Double](repeating: 0, count: d * d), ks = [Double](repeating: 0, count: d)
-          for u in 0..<t {
-            for b in 0..<d {
-              let kb = k(b, u)
-              ks[b] += kb
-              if kb == 0 { continue }
-              for a in 0..<d { kv[a * d + b] += vv(a, u) * kb }
-            }
-          }
-          let ob = (img * total + head) * d * t
-          for u in 0..<t {
-            var den = Double(eps)
-            for b in 0..<d { den += ks[b] * q(b, u) }
-            for a in 0..<d {
-              var num = 0.0
-              for b in 0..<d { num += kv[a * d + b] * q(b, u) }
-              out[ob + a * t + u] = Float(num / den)
-            }
-          }
-          head += 1
-        }
-      }
-    }
-    return tensor([n, total * d, h, w], out)
-  }
-
-  func testReluLinearAttentionEdgeCases() {
-    var rng = Xoshiro256(seed: 1011)
-    var failures: [String] = []
-    var checks = 0
-    // token grids: 1, 7, 1023, 1024, 1025, 2048, 3000
-    let grids: [(Int, Int)] = [
-      (1, 1), (7, 1), (1, 7), (31, 33), (32, 32), (5, 205), (32, 64), (50, 60),
-    ]
-    // heads per part
-    let layouts: [[Int]] = [[1], [3], [2, 1], [1, 1, 2]]
-    var i = 0
-    for (h, w) in grids {
-      for d in [8, 16, 32, 1, 3] {
-        let heads = layouts[i % layouts.count]
-        let n = [1, 2, 3][i % 3]
-        let eps: Float = [1e-6, 1e-15, 1, 1e-3][i % 4]
-        i += 1
-        // Skip the slowest float64 references.
-        if d == 32 && h * w >= 2048 && heads.reduce(0, +) * n > 3 { continue }
-        let parts = heads.map { Tensor.normal([n, 3 * d * $0, h, w], rng: &rng) }
-        let label = "attn \(h)×\(w) d\(d) heads \(heads) n\(n) eps \(eps)"
-        let fused = withNoGrad { Tensor.reluLinearAttention(parts, headDim: d, eps: eps) }
-        let composed = withNoGrad { Tensor.linearAttentionComposed(parts, headDim: d, eps: eps) }
-        let reference = attentionReference(parts, d: d, eps: eps)
-        expectClose(fused, reference, label + " vs float64", &failures)
-        expectClose(fused, composed, label + " vs composed", &failures)
-        checks += 1
-      }
-    }
-    report(failures, "reluLinearAttention", cases: checks)
-  }
-
-  func testReluLinearAttentionNegativeKeysAndQueries() {
-    var rng = Xoshiro256(seed: 1013)
-    var failures: [String] = []
-    var checks = 0
-    for (h, w) in [(1, 1), (33, 31), (41, 50)] {
-      for d in [8, 16] {
-        for eps: Float in [1e-6, 1e-15, 0] {
-          for mode in ["keys", "queries", "both", "one head keys"] {
-            let n = 2, heads = 2
-            let x = Tensor.normal([n, 3 * d * heads, h, w], rng: &rng)
-            x.withUnsafeMutableBufferPointer { p in
-              let t = h * w
-              for img in 0..<n {
-                for head in 0..<heads {
-                  if mode == "one head keys" && head == 1 { continue }
-                  let base = (img * 3 * d * heads + head * 3 * d) * t
-                  for c in 0..<d {
-                    for u in 0..<t {
-                      let key = base + (d + c) * t + u
-                      if mode != "queries" { p[key] = -abs(p[key]) - 0.1 }
-                      if mode == "queries" || mode == "both" {
-                        p[base + c * t + u] = -abs(p[base + c * t + u]) - 0.1
-                      }
-                    }
-                  }
-                }
-              }
-            }
-            let label = "attn negative \(mode) \(h)×\(w) d\(d) eps \(eps)"
-            let fused = withNoGrad { Tensor.reluLinearAttention([x], headDim: d, eps: eps) }
-            let composed = withNoGrad { Tensor.linearAttentionComposed([x], headDim: d, eps: eps) }
-            expectClose(fused, composed, label + " vs composed", &failures)
-            let nonFinite = fused.scalars.filter { !$0.isFinite }.count
-            if eps > 0 && nonFinite > 0 {
-              failures.append("\(label): \(nonFinite) non-finite values")
-            }
-            // eps 0 with every key or query zeroed is 0/0: both paths
-            // give NaN in the same places (expectClose counts equal NaNs
-            // as agreeing).
-            checks += 1
-          }
-        }
-      }
-    }
-    report(failures, "reluLinearAttention negative", cases: checks)
   }
 
   // MARK: recording fallbacks
@@ -768,34 +496,6 @@ final class FusedEdgeCaseTests: XCTestCase {
     XCTAssertEqual(ConvGeometry.outputSize(5, 2), 3)
   }
 
-  func testAttentionManyTokensAndWideHeadsAndNarrowExpansion() {
-    var rng = Xoshiro256(seed: 1023)
-    var failures: [String] = []
-    var checks = 0
-    // 65 536 and 66 049 tokens (64 blocks + ragged), d 16; d 64 over 3 blocks.
-    for (h, w, d, heads) in [(256, 256, 16, 1), (257, 257, 8, 2), (33, 70, 64, 2)] {
-      let x = Tensor.normal([1, 3 * d * heads, h, w], rng: &rng)
-      let fused = withNoGrad { Tensor.reluLinearAttention([x], headDim: d, eps: 1e-6) }
-      let label = "attention \(h)×\(w) d\(d) heads \(heads)"
-      expectClose(fused, attentionReference([x], d: d, eps: 1e-6), label + " vs float64", &failures)
-      expectClose(
-        fused, withNoGrad { Tensor.linearAttentionComposed([x], headDim: d, eps: 1e-6) },
-        label + " vs composed", &failures)
-      checks += 1
-    }
-    // Expansion narrower than the input (M < C), wide C.
-    for cs in [
-      IRCase(c: 200, m: 7, o: 200, h: 19, w: 23, k: 5, s: 1, expand: true, residual: true, n: 2),
-      IRCase(c: 64, m: 3, o: 9, h: 40, w: 41, k: 7, s: 2, expand: true, residual: false, n: 1),
-    ] {
-      runIR(
-        cs, acts: (.relu, .hardswish, .identity), biases: (true, true, true),
-        rng: &rng, &failures)
-      checks += 1
-    }
-    report(failures, "many tokens / narrow expansion", cases: checks)
-  }
-
   func testConvActivationOddKernelsAndPaddings() {
     // cin, cout, h, w, kh, kw, stride, padding, dilation, groups, batch
     let cases: [(Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int)] = [
@@ -838,5 +538,22 @@ final class FusedEdgeCaseTests: XCTestCase {
       }
     }
     report(failures, "conv2d odd kernels/paddings", cases: checks)
+  }
+
+  func testInvertedResidualNarrowExpansion() {
+    var rng = Xoshiro256(seed: 1029)
+    var failures: [String] = []
+    var checks = 0
+    // Expansion narrower than the input (M < C), wide C.
+    for cs in [
+      IRCase(c: 200, m: 7, o: 200, h: 19, w: 23, k: 5, s: 1, expand: true, residual: true, n: 2),
+      IRCase(c: 64, m: 3, o: 9, h: 40, w: 41, k: 7, s: 2, expand: true, residual: false, n: 1),
+    ] {
+      runIR(
+        cs, acts: (.relu, .hardswish, .identity), biases: (true, true, true),
+        rng: &rng, &failures)
+      checks += 1
+    }
+    report(failures, "narrow expansion", cases: checks)
   }
 }
